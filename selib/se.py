@@ -1,0 +1,206 @@
+"""The Squeeze-and-Excitation block (Hu, Shen, Sun, *Squeeze-and-Excitation Networks*).
+
+An SE block recalibrates the channels of a feature map ``U`` (H×W×C) in three steps:
+
+1. **squeeze**   ``z_c = 1/(H·W) · Σ_i Σ_j u_c(i, j)`` — one number per channel (global context);
+2. **excitation** ``s = σ(W2 · δ(W1 · z))`` with ``W1 ∈ R^{C/r × C}``, ``W2 ∈ R^{C × C/r}``,
+   ``δ`` = ReLU and ``σ`` = sigmoid — a bottleneck MLP that models channel inter-dependencies;
+3. **scale**     ``x̃_c = s_c · u_c`` — each channel multiplied by its gate.
+
+The plain functions :func:`squeeze`, :func:`excitation` and :func:`scale` exist for teaching (the
+notebooks compute each step by hand and compare with the layer); models use
+:class:`SqueezeExcite`.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import keras
+import numpy as np
+from keras import ops
+
+_GATES = ("sigmoid", "relu", "tanh")
+_SQUEEZES = ("avg", "max")
+
+
+# --------------------------------------------------------------------------------------------
+# The three steps as plain NumPy functions (for teaching and as a reference implementation).
+# --------------------------------------------------------------------------------------------
+def squeeze(u: np.ndarray, mode: str = "avg") -> np.ndarray:
+    """Global pooling over H×W: (N, H, W, C) -> (N, C).
+
+    ``avg`` is the paper's choice; ``max`` is its ablation (Table 11)."""
+    u = np.asarray(u, dtype=np.float64)
+    if mode == "avg":
+        return u.mean(axis=(1, 2))
+    if mode == "max":
+        return u.max(axis=(1, 2))
+    raise ValueError(f"squeeze mode must be one of {_SQUEEZES}, got {mode!r}")
+
+
+def _gate(x: np.ndarray, gate: str) -> np.ndarray:
+    if gate == "sigmoid":
+        return 1.0 / (1.0 + np.exp(-x))
+    if gate == "relu":
+        return np.maximum(x, 0.0)
+    if gate == "tanh":
+        return np.tanh(x)
+    raise ValueError(f"gate must be one of {_GATES}, got {gate!r}")
+
+
+def excitation(
+    z: np.ndarray,
+    w1: np.ndarray,
+    w2: np.ndarray,
+    b1: np.ndarray | None = None,
+    b2: np.ndarray | None = None,
+    gate: str = "sigmoid",
+) -> np.ndarray:
+    """``s = gate(W2 · ReLU(W1 · z))`` with weights stored Keras-style (in, out): (N, C) -> (N, C)."""
+    h = np.asarray(z, dtype=np.float64) @ w1
+    if b1 is not None:
+        h = h + b1
+    h = np.maximum(h, 0.0)
+    a = h @ w2
+    if b2 is not None:
+        a = a + b2
+    return _gate(a, gate)
+
+
+def scale(u: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """Channel-wise rescaling ``x̃_c = s_c · u_c``: (N, H, W, C) × (N, C) -> (N, H, W, C)."""
+    return np.asarray(u) * np.asarray(s)[:, None, None, :]
+
+
+# --------------------------------------------------------------------------------------------
+# The Keras layer.
+# --------------------------------------------------------------------------------------------
+@keras.saving.register_keras_serializable(package="selib")
+class SqueezeExcite(keras.layers.Layer):
+    """Squeeze-and-Excitation as one Keras layer: ``x * gate(W2 · ReLU(W1 · pool(x)))``.
+
+    Args:
+        ratio: reduction ratio ``r``; the bottleneck has ``max(1, C // r)`` units. The paper's
+            default (and the seed report's) is 16.
+        use_bias: the seed code and the paper's parameter formula ``(2/r)·Σ N_s·C_s²`` have no
+            biases in the two fully connected layers, hence ``False`` by default.
+        gate: excitation non-linearity — ``sigmoid`` (paper), or ``relu``/``tanh`` (Table 13).
+        squeeze: ``avg`` (paper) or ``max`` global pooling (Table 12).
+
+    The number of channels ``C`` is read from ``input_shape[-1]`` in :meth:`build`. The seed
+    report's code read it from ``init._keras_shape``, a private Keras 2 attribute that no longer
+    exists in Keras 3; reading the build shape is the public, serialisable way.
+
+    It is a single layer (not ``Lambda`` + ``Reshape`` + ``multiply``), so a model saved to
+    ``.keras`` reloads with ``safe_mode=True`` and the excitation can be probed per block.
+    """
+
+    def __init__(
+        self,
+        ratio: int = 16,
+        use_bias: bool = False,
+        gate: str = "sigmoid",
+        squeeze: str = "avg",
+        kernel_initializer: str = "he_normal",
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        if int(ratio) < 1:
+            raise ValueError(f"ratio must be >= 1, got {ratio}")
+        if gate not in _GATES:
+            raise ValueError(f"gate must be one of {_GATES}, got {gate!r}")
+        if squeeze not in _SQUEEZES:
+            raise ValueError(f"squeeze must be one of {_SQUEEZES}, got {squeeze!r}")
+        self.ratio = int(ratio)
+        self.use_bias = bool(use_bias)
+        self.gate = gate
+        self.squeeze = squeeze
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+
+    def build(self, input_shape: Sequence[int | None]) -> None:
+        channels = input_shape[-1]
+        if channels is None:
+            raise ValueError("SqueezeExcite needs a known channel dimension (input_shape[-1]).")
+        self.channels = int(channels)
+        self.units = max(1, self.channels // self.ratio)
+        self.w1 = self.add_weight(name="w1", shape=(self.channels, self.units),
+                                  initializer=self.kernel_initializer)
+        self.w2 = self.add_weight(name="w2", shape=(self.units, self.channels),
+                                  initializer=self.kernel_initializer)
+        if self.use_bias:
+            self.b1 = self.add_weight(name="b1", shape=(self.units,), initializer="zeros")
+            self.b2 = self.add_weight(name="b2", shape=(self.channels,), initializer="zeros")
+        else:
+            self.b1 = self.b2 = None
+
+    def excite(self, inputs):
+        """The channel gates ``s`` (N, C) — what the paper's Fig. 6 plots per class."""
+        if self.squeeze == "avg":
+            z = ops.mean(inputs, axis=(1, 2))
+        else:
+            z = ops.max(inputs, axis=(1, 2))
+        h = ops.matmul(z, self.w1)
+        if self.b1 is not None:
+            h = h + self.b1
+        h = ops.relu(h)
+        a = ops.matmul(h, self.w2)
+        if self.b2 is not None:
+            a = a + self.b2
+        if self.gate == "sigmoid":
+            return ops.sigmoid(a)
+        if self.gate == "relu":
+            return ops.relu(a)
+        return ops.tanh(a)
+
+    def call(self, inputs):
+        s = self.excite(inputs)
+        return inputs * s[:, None, None, :]
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(
+            ratio=self.ratio,
+            use_bias=self.use_bias,
+            gate=self.gate,
+            squeeze=self.squeeze,
+            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
+        )
+        return config
+
+
+# --------------------------------------------------------------------------------------------
+# Parameter counting.
+# --------------------------------------------------------------------------------------------
+def se_param_count(stages: Iterable[tuple[int, int]], ratio: int = 16, use_bias: bool = False) -> int:
+    """The paper's extra-parameter formula ``(2/r) · Σ_s N_s · C_s²`` (Sec. 6.1).
+
+    ``stages`` is ``[(N_1, C_1), (N_2, C_2), …]``: blocks per stage and the channels each SE
+    block sees. Computed with the bottleneck width ``C // r`` that the layer actually uses, so
+    it is exact (it equals the formula when ``r`` divides ``C``). ``use_bias`` adds ``C/r + C``
+    per block, which the formula leaves out.
+    """
+    total = 0
+    for n_blocks, channels in stages:
+        units = max(1, int(channels) // int(ratio))
+        per_block = 2 * int(channels) * units + ((units + int(channels)) if use_bias else 0)
+        total += int(n_blocks) * per_block
+    return total
+
+
+def _walk_layers(layer: keras.layers.Layer):
+    yield layer
+    for sub in getattr(layer, "layers", []) or []:
+        yield from _walk_layers(sub)
+
+
+def se_layers(model: keras.Model) -> list[SqueezeExcite]:
+    """All :class:`SqueezeExcite` layers of a model (nested models included), in graph order."""
+    return [layer for layer in _walk_layers(model) if isinstance(layer, SqueezeExcite)]
+
+
+def count_se_params(model: keras.Model) -> int:
+    """Parameters that sit in the SE blocks of a built model — to check against the formula."""
+    return int(sum(layer.count_params() for layer in se_layers(model)))
