@@ -32,7 +32,42 @@ from selib.models import (  # noqa: E402
     seed_model,
 )
 
+from selib.flops import FlopCount, count_flops  # noqa: E402
+from selib.inspect_model import block_table, cost_table, layer_table, se_table  # noqa: E402
+from selib.scan import DataFolderError, DataFolderWarning, ScanResult, Summary, scan, summarize  # noqa: E402
+from selib.loading import DecodeError, LoadedImages, decode_image, load_images  # noqa: E402
+from selib.prepare import Split, augmentation, make_dataset, one_hot, split, to_float  # noqa: E402
+from selib.config import PROFILES, TrainConfig, resolve_profile  # noqa: E402
+
+# The modules selib.train, selib.evaluate, selib.plots and selib.synth are imported on first use
+# of these names (``selib.train_run`` is ``selib.train.train``, ``selib.evaluate_model`` is
+# ``selib.evaluate.evaluate``), so ``import selib`` stays quick.
+_LAZY = {
+    "train_run": ("selib.train", "train"), "ensure_run": ("selib.train", "ensure_run"),
+    "load_run": ("selib.train", "load_run"), "prepare_data": ("selib.train", "prepare_data"),
+    "build_model": ("selib.train", "build_model"), "TrainingDiverged": ("selib.train", "TrainingDiverged"),
+    "evaluate_model": ("selib.evaluate", "evaluate"), "Evaluation": ("selib.evaluate", "Evaluation"),
+    "excitation_stats": ("selib.evaluate", "excitation_stats"), "grad_cam": ("selib.evaluate", "grad_cam"),
+    "ClassMismatchError": ("selib.evaluate", "ClassMismatchError"),
+    "generate_synth": ("selib.synth", "generate"), "ensure_builtin": ("selib.synth", "ensure_builtin"),
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(module), attr)
+    raise AttributeError(f"module 'selib' has no attribute {name!r}")
+
+
 __all__ = [
+    "FlopCount", "count_flops", "block_table", "cost_table", "layer_table", "se_table",
+    "DataFolderError", "DataFolderWarning", "ScanResult", "Summary", "scan", "summarize",
+    "DecodeError", "LoadedImages", "decode_image", "load_images",
+    "Split", "augmentation", "make_dataset", "one_hot", "split", "to_float",
+    "PROFILES", "TrainConfig", "resolve_profile", *_LAZY,
     "SqueezeExcite", "count_se_params", "excitation", "scale", "se_param_count", "squeeze",
     "se_inception_module", "se_inception_net", "se_resnet", "se_resnet18", "se_resnet34",
     "se_resnet50", "se_resnet101", "se_resnet152", "seed_model",

@@ -84,8 +84,8 @@ class SqueezeExcite(keras.layers.Layer):
             default (and the seed report's) is 16.
         use_bias: the seed code and the paper's parameter formula ``(2/r)·Σ N_s·C_s²`` have no
             biases in the two fully connected layers, hence ``False`` by default.
-        gate: excitation non-linearity — ``sigmoid`` (paper), or ``relu``/``tanh`` (Table 13).
-        squeeze: ``avg`` (paper) or ``max`` global pooling (Table 12).
+        gate: excitation non-linearity — ``sigmoid`` (paper), or ``relu``/``tanh`` (Table 12).
+        squeeze: ``avg`` (paper) or ``max`` global pooling (Table 11).
 
     The number of channels ``C`` is read from ``input_shape[-1]`` in :meth:`build`. The seed
     report's code read it from ``init._keras_shape``, a private Keras 2 attribute that no longer
@@ -175,7 +175,7 @@ class SqueezeExcite(keras.layers.Layer):
 # Parameter counting.
 # --------------------------------------------------------------------------------------------
 def se_param_count(stages: Iterable[tuple[int, int]], ratio: int = 16, use_bias: bool = False) -> int:
-    """The paper's extra-parameter formula ``(2/r) · Σ_s N_s · C_s²`` (Sec. 6.1).
+    """The paper's extra-parameter formula ``(2/r) · Σ_s N_s · C_s²`` (Sec. 4, model and computational complexity).
 
     ``stages`` is ``[(N_1, C_1), (N_2, C_2), …]``: blocks per stage and the channels each SE
     block sees. Computed with the bottleneck width ``C // r`` that the layer actually uses, so

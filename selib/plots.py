@@ -1,0 +1,214 @@
+"""Figures for the notebooks and runs (matplotlib + seaborn). Every figure is titled and labelled.
+
+Each function returns the ``matplotlib.figure.Figure`` so a notebook shows it and a script can
+``save_figure`` it; none calls ``plt.show()``.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+
+def save_figure(fig, path: str | os.PathLike, dpi: int = 90) -> Path:
+    """Save compactly (PNG, modest dpi) and close, so committed notebooks and docs stay small."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def _show(ax, img: np.ndarray, title: str = "", color: str = "black") -> None:
+    img = np.asarray(img)
+    if img.ndim == 3 and img.shape[-1] == 1:
+        ax.imshow(img[..., 0], cmap="gray", vmin=0, vmax=255 if img.dtype == np.uint8 else 1)
+    else:
+        ax.imshow(img)
+    ax.set_title(title, fontsize=8, color=color)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def sample_grid(images: np.ndarray, labels: np.ndarray, class_names: Sequence[str], per_class: int = 8,
+                seed: int = 0, title: str = "Random samples per class"):
+    """``per_class`` random images of every class, one row per class."""
+    rng = np.random.default_rng(seed)
+    n = len(class_names)
+    fig, axes = plt.subplots(n, per_class, figsize=(1.4 * per_class, 1.5 * n), squeeze=False)
+    for r, name in enumerate(class_names):
+        idx = np.flatnonzero(np.asarray(labels) == r)
+        pick = rng.choice(idx, size=min(per_class, len(idx)), replace=False) if len(idx) else []
+        for c in range(per_class):
+            ax = axes[r, c]
+            if c < len(pick):
+                _show(ax, images[pick[c]])
+            else:
+                ax.axis("off")
+            if c == 0:
+                ax.set_ylabel(name, fontsize=10)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def class_counts(table: pd.DataFrame, title: str = "Images per class"):
+    """Bar chart of loadable images per class (the class balance)."""
+    ok = table[table["status"] == "ok"] if "status" in table else table
+    counts = ok["class_name"].value_counts().sort_index()
+    fig, ax = plt.subplots(figsize=(5, 3))
+    sns.barplot(x=counts.index, y=counts.values, ax=ax, color="steelblue")
+    for i, v in enumerate(counts.values):
+        ax.text(i, v, str(v), ha="center", va="bottom", fontsize=9)
+    ax.set(title=title, xlabel="class", ylabel="images")
+    fig.tight_layout()
+    return fig
+
+
+def size_histograms(table: pd.DataFrame, title: str = "Image sizes"):
+    """Width, height and aspect-ratio distributions per class."""
+    ok = (table[table["status"] == "ok"] if "status" in table else table).copy()
+    ok["aspect (w/h)"] = ok["width"] / ok["height"]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.2))
+    for ax, col, xlabel in zip(axes, ["width", "height", "aspect (w/h)"],
+                               ["width (px)", "height (px)", "width / height"]):
+        sns.histplot(data=ok, x=col, hue="class_name", ax=ax, bins=30, element="step", fill=False)
+        ax.set(title=f"{col} distribution", xlabel=xlabel, ylabel="images")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def training_curves(history: pd.DataFrame, title: str = "Training curves"):
+    """Loss and accuracy (train vs validation) per epoch, with the learning rate."""
+    h = history
+    x = h["epoch"] + 1 if "epoch" in h else np.arange(1, len(h) + 1)
+    panels = [("loss", "loss"), ("accuracy", "accuracy")] + ([("lr", "learning rate")] if "lr" in h else [])
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.3 * len(panels), 3.2))
+    for ax, (key, label) in zip(axes, panels):
+        ax.plot(x, h[key], marker="o", ms=3, label="train" if key != "lr" else "lr")
+        if f"val_{key}" in h:
+            ax.plot(x, h[f"val_{key}"], marker="o", ms=3, label="validation")
+        ax.set(title=label, xlabel="epoch", ylabel=label)
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def confusion_matrix(evaluation, title: str = "Confusion matrix (test set)"):
+    """Counts and row-normalised (% of the true class) side by side."""
+    cm = evaluation.confusion
+    names = evaluation.class_names
+    norm = 100 * cm / np.maximum(1, cm.sum(axis=1, keepdims=True))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    sns.heatmap(cm, annot=True, fmt="d", cmap="Blues", xticklabels=names, yticklabels=names, ax=axes[0],
+                cbar_kws={"label": "images"})
+    sns.heatmap(norm, annot=True, fmt=".0f", cmap="Blues", xticklabels=names, yticklabels=names,
+                ax=axes[1], vmin=0, vmax=100, cbar_kws={"label": "% of true class"})
+    axes[0].set(title="counts", xlabel="predicted (ai)", ylabel="true (label)")
+    axes[1].set(title="% of the true class", xlabel="predicted (ai)", ylabel="true (label)")
+    fig.suptitle(f"{title} — accuracy {100 * evaluation.accuracy:.1f} %")
+    fig.tight_layout()
+    return fig
+
+
+def error_gallery(x: np.ndarray, evaluation, n: int = 12, cols: int = 6,
+                  title: str = "Misclassified test images"):
+    """The report's gallery: each error captioned ``ai = X (x) / label = Y``, most confident first."""
+    wrong = evaluation.misclassified()
+    n = min(n, len(wrong))
+    rows = max(1, int(np.ceil(n / cols)))
+    fig, axes = plt.subplots(rows, cols, figsize=(2.0 * cols, 2.2 * rows), squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        if k >= n:
+            ax.axis("off")
+            continue
+        r = wrong.iloc[k]
+        _show(ax, x[int(r["index"])], f"ai = {r['predicted']} (x)\nlabel = {r['true']}\np = {r['confidence']:.2f}",
+              color="crimson")
+    fig.suptitle(f"{title} ({len(wrong)} errors of {len(evaluation.y_true)})")
+    fig.tight_layout()
+    return fig
+
+
+def prediction_grid(x: np.ndarray, evaluation, n: int = 10, cols: int = 5, seed: int = 0,
+                    title: str = "10 test predictions"):
+    """The report's grid: random test images captioned ``ai = X (o)`` when right, ``(x)`` when wrong."""
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(len(evaluation.y_true), size=min(n, len(evaluation.y_true)), replace=False)
+    rows = max(1, int(np.ceil(len(idx) / cols)))
+    fig, axes = plt.subplots(rows, cols, figsize=(2.1 * cols, 2.2 * rows), squeeze=False)
+    names = evaluation.class_names
+    for k, ax in enumerate(axes.flat):
+        if k >= len(idx):
+            ax.axis("off")
+            continue
+        i = idx[k]
+        ok = evaluation.y_pred[i] == evaluation.y_true[i]
+        _show(ax, x[i], f"ai = {names[evaluation.y_pred[i]]} ({'o' if ok else 'x'})\n"
+                        f"label = {names[evaluation.y_true[i]]}", color="darkgreen" if ok else "crimson")
+    right = int(sum(evaluation.y_pred[idx] == evaluation.y_true[idx]))
+    fig.suptitle(f"{title}: {right}/{len(idx)} right (o = right, x = wrong)")
+    fig.tight_layout()
+    return fig
+
+
+def excitation_plot(stats: pd.DataFrame, depths: Sequence[int] | None = None,
+                    title: str = "SE excitation per class and depth (cf. the paper's Fig. 6)"):
+    """Mean gate per channel, one line per class, one panel per chosen SE block."""
+    all_depths = sorted(stats["depth"].unique())
+    if depths is None:
+        depths = all_depths if len(all_depths) <= 6 else \
+            [all_depths[int(round(i))] for i in np.linspace(0, len(all_depths) - 1, 6)]
+    fig, axes = plt.subplots(1, len(depths), figsize=(3.6 * len(depths), 3.0), squeeze=False)
+    for ax, d in zip(axes[0], depths):
+        g = stats[stats["depth"] == d]
+        for name, gc in g.groupby("class", sort=False):
+            ax.plot(gc["channel"], gc["mean"], lw=0.9, label=name)
+        ax.set(title=f"{g['block'].iloc[0]}", xlabel="channel index", ylabel="mean activation",
+               ylim=(0, 1.02) if g["mean"].max() <= 1 else None)
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def gradcam_overlay(x: np.ndarray, cams: np.ndarray, captions: Sequence[str] | None = None, cols: int = 5,
+                    title: str = "Grad-CAM: where the network looks"):
+    """Each image with its Grad-CAM heat map on top (red = most evidence for the predicted class)."""
+    n = len(x)
+    rows = max(1, int(np.ceil(n / cols)))
+    fig, axes = plt.subplots(rows, cols, figsize=(2.2 * cols, 2.3 * rows), squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        if k >= n:
+            ax.axis("off")
+            continue
+        _show(ax, x[k], captions[k] if captions else "")
+        ax.imshow(cams[k], cmap="jet", alpha=0.4, vmin=0, vmax=1)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def bar_with_errors(df: pd.DataFrame, x: str, y: str = "mean", err: str = "std", title: str = "",
+                    xlabel: str = "", ylabel: str = "test accuracy (%)", ax=None):
+    """Bars with ±1 std error bars (the ablation plots)."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(max(4, 1.1 * len(df)), 3.2))
+    else:
+        fig = ax.figure
+    ax.bar(df[x].astype(str), df[y], yerr=df[err], capsize=4, color="steelblue", alpha=0.85)
+    lo = float((df[y] - df[err].fillna(0)).min())
+    ax.set_ylim(max(0, lo - 5), min(100, float((df[y] + df[err].fillna(0)).max()) + 3))
+    ax.set(title=title, xlabel=xlabel or x, ylabel=ylabel)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,102 @@
+"""Evaluation maths, the report's formats, excitation statistics and Grad-CAM."""
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from selib import SqueezeExcite, se_resnet
+from selib.evaluate import (ClassMismatchError, Evaluation, check_class_names, class_specificity, evaluate,
+                            excitation_stats, grad_cam, predict_proba)
+
+NAMES = ["bench", "chair", "office_chair", "sofa"]
+
+
+def _evaluation(y_true, y_pred):
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    probs = np.eye(4)[y_pred] * 0.7 + 0.075
+    return Evaluation(float(np.mean(y_true == y_pred)), 0.0, y_true, y_pred, probs, NAMES)
+
+
+def test_worst_pairs_in_the_seed_format():
+    # 46 benches, 7 predicted chair (15 %); 36 sofas, 8 predicted office_chair (22 %)
+    y_true = [0] * 46 + [1] * 40 + [2] * 40 + [3] * 36
+    y_pred = [1] * 7 + [0] * 39 + [1] * 40 + [2] * 40 + [2] * 8 + [3] * 28
+    ev = _evaluation(y_true, y_pred)
+    assert ev.worst_pairs(2) == [("sofa", "office_chair", 8, pytest.approx(100 * 8 / 36)),
+                                 ("bench", "chair", 7, pytest.approx(100 * 7 / 46))]
+    assert ev.worst_pairs_text() == "Sofa/Office_Chair (8 cnt, 22 %), Bench/Chair (7 cnt, 15 %)"
+    cm = ev.confusion
+    assert cm[0, 1] == 7 and cm[3, 2] == 8 and cm.sum() == len(y_true)
+    wrong = ev.misclassified()
+    assert len(wrong) == 15 and set(wrong["true"]) == {"bench", "sofa"}
+    assert "bench" in ev.report() and "Test accuracy" in ev.summary()
+
+
+def test_evaluate_accuracy_loss_and_tta():
+    inp = keras.Input((4, 4, 1))
+    # a "model" that puts all mass on class 0 when the left column is bright, else class 1
+    x = keras.layers.Flatten()(inp)
+    out = keras.layers.Dense(2, activation="softmax")(x)
+    model = keras.Model(inp, out)
+    w = np.zeros((16, 2), "float32")
+    w[[0, 4, 8, 12], 0] = 20.0
+    model.layers[-1].set_weights([w, np.array([0, 5], "float32")])
+    imgs = np.zeros((4, 4, 4, 1), np.uint8)
+    imgs[:2, :, 0] = 255                   # left column bright -> class 0
+    y = np.array([0, 0, 1, 1])
+    ev = evaluate(model, imgs, y, ["a", "b"])
+    assert ev.accuracy == 1.0 and ev.loss < 0.01
+    # test-time flip moves the bright column to the right: the average is less confident
+    p_flip = predict_proba(model, imgs, tta=True)
+    assert p_flip[0, 0] < ev.probs[0, 0]
+    with pytest.raises(ClassMismatchError):
+        evaluate(model, imgs, y, NAMES)
+
+
+def test_check_class_names():
+    check_class_names(NAMES, list(NAMES))
+    with pytest.raises(ClassMismatchError, match="class names differ"):
+        check_class_names(NAMES, ["cat", "dog"])
+
+
+@pytest.fixture(scope="module")
+def small_model():
+    keras.utils.set_random_seed(0)
+    return se_resnet((32, 32, 1), 4, depth=(1, 1), filters=(8, 16), initial_filters=8, ratio=4)
+
+
+def test_excitation_stats_match_the_layer(small_model):
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (12, 32, 32, 1), dtype=np.uint8)
+    y = np.array([0, 1, 2, 3] * 3)
+    stats = excitation_stats(small_model, x, y, NAMES, batch_size=5)
+    layers_ = [l for l in small_model.layers if isinstance(l, SqueezeExcite)]
+    assert sorted(stats["block"].unique()) == sorted(l.name for l in layers_)
+    assert stats.groupby("block").size().to_dict() == {l.name: 4 * l.channels for l in layers_}
+    assert stats["mean"].between(0, 1).all()           # sigmoid gates
+    # recompute one block's class-0 mean directly
+    layer = layers_[-1]
+    probe = keras.Model(small_model.input, layer.input)
+    s = np.asarray(layer.excite(probe(x[y == 0].astype("float32") / 255)))
+    got = stats[(stats["block"] == layer.name) & (stats["class"] == "bench")]["mean"].to_numpy()
+    np.testing.assert_allclose(got, s.mean(axis=0), atol=1e-5)
+    spec = class_specificity(stats)
+    assert list(spec["depth"]) == [0, 1] and (spec["spread"] >= 0).all()
+
+
+def test_grad_cam_shape_range_and_locality():
+    # a model whose class-1 logit is the sum of the feature map's top-left quadrant
+    inp = keras.Input((16, 16, 1))
+    fmap = keras.layers.Conv2D(1, 1, use_bias=False, name="feat")(inp)
+    pooled = keras.layers.GlobalAveragePooling2D()(fmap)
+    logits = keras.layers.Dense(2, name="logits")(pooled)
+    out = keras.layers.Activation("softmax")(logits)
+    model = keras.Model(inp, out)
+    model.get_layer("feat").set_weights([np.ones((1, 1, 1, 1), "float32")])
+    model.get_layer("logits").set_weights([np.array([[-1.0, 1.0]], "float32"), np.zeros(2, "float32")])
+    x = np.zeros((1, 16, 16, 1), np.uint8)
+    x[0, :8, :8] = 255
+    cam = grad_cam(model, x, class_index=[1], layer_name="feat")
+    assert cam.shape == (1, 16, 16) and cam.min() >= 0 and cam.max() <= 1 + 1e-6
+    assert cam[0, :8, :8].mean() > 0.9 and cam[0, 8:, 8:].mean() < 0.1
