@@ -38,6 +38,9 @@ class DataFolderWarning(UserWarning):
     """Something in the data folder's layout is off but the scan goes on."""
 
 
+_SIDECAR_SUFFIXES = {".csv", ".json", ".txt", ".md", ".yml", ".yaml"}
+
+
 def _hidden(name: str) -> bool:
     # Covers .DS_Store, .ipynb_checkpoints, macOS "._*" resource forks and our own .cache.
     return name.startswith(".")
@@ -168,8 +171,11 @@ def scan(root: str | os.PathLike, *, recursive: bool = False, min_side: int = 8)
     root_files = [e for e in entries if e.is_file() and not _hidden(e.name)]
     for e in root_files:
         rows.append(_row(Path(e.path), root, None, min_side))
-    if root_files:
-        notes.append(f"{len(root_files)} file(s) at the root are not in a class folder: skipped")
+    # Every root file is listed as skipped; only image-like ones are worth a warning (a dataset's
+    # own metadata.csv / README next to its class folders is expected, not a mistake).
+    stray = [e for e in root_files if Path(e.name).suffix.lower() not in _SIDECAR_SUFFIXES]
+    if stray:
+        notes.append(f"{len(stray)} file(s) at the root are not in a class folder: skipped")
     if not class_dirs:
         raise DataFolderError(
             f"no class folders in {root}: expected {root}/<class>/<image>, e.g. data/chair/1.jpg"

@@ -253,3 +253,18 @@ def test_scan_real_photos(realdata):
     assert len(r.ok) + len(r.skipped) == r.n_seen > 2000
     s = summarize(r)
     assert s.overall["min_side"] >= 8 and s.overall["max_side"] > s.overall["min_side"]
+
+
+def test_dataset_sidecar_files_are_listed_but_not_warned_about(tmp_path):
+    for name in ("chair", "sofa"):
+        (tmp_path / name).mkdir()
+        cv2.imwrite(str(tmp_path / name / "a.png"), np.zeros((20, 20), np.uint8))
+    (tmp_path / "metadata.csv").write_text("class,seed\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataFolderWarning)
+        result = scan(tmp_path)                      # a metadata file is expected: no warning
+    row = result.skipped.set_index("rel_path").loc["metadata.csv"]
+    assert "root" in row["reason"] and result.n_seen == 3
+    cv2.imwrite(str(tmp_path / "stray.png"), np.zeros((20, 20), np.uint8))
+    with pytest.warns(DataFolderWarning, match="at the root"):
+        scan(tmp_path)                               # an image left at the root is worth a warning
