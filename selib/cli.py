@@ -169,7 +169,8 @@ def _predict(args) -> int:
 def _run_series(args) -> int:
     from selib.series import run_series
 
-    return run_series(only=args.only, profile=args.profile, data_dir=args.data, out=args.out)
+    return run_series(only=args.only, profile=args.profile, data_dir=args.data, out=args.out,
+                      keep_outputs=args.keep_outputs)
 
 
 def _facts(args) -> int:
@@ -244,6 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--profile", default=None)
     s.add_argument("--data", default=None, help="data folder (default: the built-in dataset)")
     s.add_argument("--out", default="runs/series")
+    s.add_argument("--keep-outputs", action="store_true",
+                   help="also write the executed notebooks back into notebooks/ (how the committed outputs are made)")
     s.set_defaults(func=_run_series)
 
     s = sub.add_parser("facts", help="print the model parameter counts checked by the tests")

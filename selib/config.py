@@ -112,11 +112,11 @@ PROFILES: dict[str, TrainConfig] = {
         stem_stride=1, stem_pool=True, notes="smoke profile for CI: seconds, not accuracy"),
     # CPU: the best accuracy in about 10 minutes of training on a 2-core CPU.
     "cpu": SEED.replace(
-        name="cpu", image_size=112, color="rgb", model="se_resnet", depth=(2, 2, 2, 2),
-        filters=(32, 64, 128, 256), initial_filters=32, ratio=8, batch_size=32, epochs=24,
+        name="cpu", image_size=128, color="rgb", model="se_resnet", depth=(2, 2, 2, 2),
+        filters=(32, 64, 128, 256), initial_filters=32, ratio=8, batch_size=32, epochs=30,
         optimizer="adamw", learning_rate=2e-3, weight_decay=0.05, schedule="cosine",
         warmup_epochs=1, label_smoothing=0.1, augment="medium", tta=True, val_size=0.1,
-        notes="2-core CPU recipe: half-width SE-ResNet-18 at 112² colour, AdamW + cosine, "
+        notes="2-core CPU recipe: half-width SE-ResNet-18 at 128² colour, AdamW + cosine, "
               "augmentation, label smoothing, test-time flip"),
 }
 

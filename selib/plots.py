@@ -160,22 +160,32 @@ def prediction_grid(x: np.ndarray, evaluation, n: int = 10, cols: int = 5, seed:
     return fig
 
 
-def excitation_plot(stats: pd.DataFrame, depths: Sequence[int] | None = None,
-                    title: str = "SE excitation per class and depth (cf. the paper's Fig. 6)"):
-    """Mean gate per channel, one line per class, one panel per chosen SE block."""
+def excitation_plot(stats: pd.DataFrame, depths: Sequence[int] | None = None, max_channels: int = 64,
+                    cols: int = 3, title: str = "SE excitation per class and depth (cf. the paper's Fig. 6)"):
+    """Mean gate per channel, one line per class, one panel per chosen SE block.
+
+    Shows the first ``max_channels`` channels of each block (as the paper's Fig. 6 does) so the
+    per-class lines stay readable; where they coincide the block is class-agnostic."""
     all_depths = sorted(stats["depth"].unique())
     if depths is None:
         depths = all_depths if len(all_depths) <= 6 else \
-            [all_depths[int(round(i))] for i in np.linspace(0, len(all_depths) - 1, 6)]
-    fig, axes = plt.subplots(1, len(depths), figsize=(3.6 * len(depths), 3.0), squeeze=False)
-    for ax, d in zip(axes[0], depths):
-        g = stats[stats["depth"] == d]
+            sorted({all_depths[int(round(i))] for i in np.linspace(0, len(all_depths) - 1, 6)})
+    rows = int(np.ceil(len(depths) / cols))
+    fig, axes = plt.subplots(rows, min(cols, len(depths)), figsize=(4.6 * min(cols, len(depths)), 2.9 * rows),
+                             squeeze=False)
+    for ax, d in zip(axes.flat, depths):
+        g = stats[(stats["depth"] == d) & (stats["channel"] < max_channels)]
         for name, gc in g.groupby("class", sort=False):
-            ax.plot(gc["channel"], gc["mean"], lw=0.9, label=name)
-        ax.set(title=f"{g['block'].iloc[0]}", xlabel="channel index", ylabel="mean activation",
-               ylim=(0, 1.02) if g["mean"].max() <= 1 else None)
+            ax.plot(gc["channel"], gc["mean"], lw=1.0, label=name)
+        n_ch = int(stats[stats["depth"] == d]["channel"].max()) + 1
+        ax.set(title=f"{g['block'].iloc[0]} (depth {d}, {min(n_ch, max_channels)} of {n_ch} ch.)",
+               xlabel="channel index", ylabel="mean gate")
+        ax.set_ylim(-0.02, 1.02 if g["mean"].max() <= 1 else None)
+        ax.title.set_fontsize(9)
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7)
+    for ax in list(axes.flat)[len(depths):]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=7)
     fig.suptitle(title)
     fig.tight_layout()
     return fig
