@@ -8,7 +8,10 @@ _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from selib._quiet import import_tensorflow_quietly as _import_tf  # noqa: E402
 
-_import_tf()
+if _os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
+    # Keras 3 runs selib's layers and models on any backend (JAX on a machine without
+    # TensorFlow, for instance); training, data pipelines and evaluation use TensorFlow.
+    _import_tf()
 
 __version__ = "0.1.0"
 
