@@ -12,7 +12,6 @@ import io
 import json
 import multiprocessing as mp
 import os
-import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -119,8 +118,10 @@ def generate(out_dir: str | os.PathLike = DEFAULT_DIR, per_class: int = DEFAULT_
             rows.append(_job(j))
             bar.update(1)
     else:
-        # fork where available: no re-import of the parent's modules (TensorFlow in a notebook)
-        ctx = mp.get_context("fork") if sys.platform.startswith("linux") else None
+        # spawn, never fork: a process forked after TensorFlow's or OpenCV's thread pools have
+        # run can deadlock on a lock one of those threads held (seen in the test suite). Each
+        # worker pays one `import selib` (a few seconds) instead.
+        ctx = mp.get_context("spawn")
         with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker) as ex:
             for row in ex.map(_job, jobs, chunksize=8):
                 rows.append(row)
