@@ -16,6 +16,7 @@ per-epoch curve (time, test accuracy, training and validation metrics, learning 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import tempfile
@@ -100,7 +101,8 @@ def first_reached(curve: list[dict], thresholds=THRESHOLDS) -> dict:
     return out
 
 
-def run(data: Path, profile: str, epochs: int | None, out_dir: Path, tiny: bool) -> dict:
+def run(data: Path, profile: str, epochs: int | None, out_dir: Path, tiny: bool,
+        overrides: dict | None = None) -> dict:
     C.tf_quiet()
     from selib.config import PROFILES
     from selib.train import prepare_data, train
@@ -108,6 +110,8 @@ def run(data: Path, profile: str, epochs: int | None, out_dir: Path, tiny: bool)
     config = PROFILES[profile]
     if epochs:
         config = config.replace(epochs=epochs)
+    if overrides:
+        config = config.replace(**overrides)
     t = time.perf_counter()
     prepared = prepare_data(config, data, progress=False)
     load_s = time.perf_counter() - t
@@ -149,6 +153,7 @@ def main(argv: list[str] | None = None) -> dict:
                     help="image folder <class>/*.jpg (default ../shared/realdata when present)")
     ap.add_argument("--profile", default="cpu", help="a selib.config profile (default cpu)")
     ap.add_argument("--epochs", type=int, help="override the profile's epochs")
+    ap.add_argument("--set", action="append", metavar="KEY=JSON", help="override any TrainConfig field")
     ap.add_argument("--out", type=Path, help="run folder (default: a temporary one, deleted)")
     C.add_common_args(ap, repeats=1)   # --repeats is accepted for symmetry; one run is the measurement
     a = ap.parse_args(argv)
@@ -160,7 +165,8 @@ def main(argv: list[str] | None = None) -> dict:
         if a.data is None:
             ap.error("--data DIR is required (no ../shared/realdata here)")
         machine = C.machine_info()
-        res = run(a.data, a.profile, a.epochs, a.out or tmp / "run", a.tiny)
+        res = run(a.data, a.profile, a.epochs, a.out or tmp / "run", a.tiny,
+                  {k: json.loads(v) for k, v in (item.split("=", 1) for item in a.set or [])})
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     machine["load_avg_at_end"] = C.load_avg()

@@ -211,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("train", help="train a profile on a folder into a run directory")
     s.add_argument("--data", required=True)
-    s.add_argument("--profile", default=None, help="ci | cpu | seed | gpu | auto (default: $SELIB_PROFILE or auto)")
+    s.add_argument("--profile", default=None, help="ci | quick | cpu | seed | gpu | auto (default: $SELIB_PROFILE or auto)")
     s.add_argument("--out", default=None, help="run directory (default runs/<profile>)")
     s.add_argument("--epochs", type=int)
     s.add_argument("--image-size", type=int)
