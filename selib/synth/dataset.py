@@ -25,8 +25,25 @@ DEFAULT_DIR = Path("data") / "synthchairs"
 DEFAULT_PER_CLASS = 300
 SHORT_RANGE = (300, 1200)          # output short side, pixels
 QUALITY_RANGE = (60, 95)           # JPEG quality
-RENDERER_VERSION = "1"             # bump whenever the pictures change: regenerates stale folders
 MANIFEST = "synth.json"
+
+
+def _renderer_version() -> str:
+    """A digest of the renderer's source files.
+
+    Derived rather than a hand-bumped number: a renderer edit that changes the pictures but
+    forgets the bump left a stale built-in folder that `ensure_builtin` took for current (it
+    happened). Any edit to these files now regenerates the folder on next use."""
+    import hashlib
+
+    here = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for name in ("geometry.py", "furniture.py", "render.py", "dataset.py"):
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+RENDERER_VERSION = _renderer_version()
 
 
 def _rng(class_name: str, index: int, seed: int) -> np.random.Generator:
