@@ -102,16 +102,13 @@ def _model_info(model_path: Path):
 def _evaluate(args) -> int:
     import numpy as np
 
-    from selib.evaluate import ClassMismatchError, evaluate
+    from selib.evaluate import check_class_names, evaluate
     from selib.loading import load_images
     from selib.scan import scan
 
     model, size, color, fit, trained = _model_info(Path(args.model))
     result = scan(args.data)
-    unknown = [c for c in result.class_names if c not in trained]
-    if unknown:
-        raise ClassMismatchError(f"class names differ: the model knows {trained} but the folder "
-                                 f"has {result.class_names} ({', '.join(unknown)} unknown)")
+    check_class_names(trained, result.class_names, allow_subset=True)
     loaded = load_images(result, size=size, color=color, fit=fit)
     # map the folder's class indices onto the model's (a folder may hold a subset of classes)
     labels = np.array([trained.index(loaded.class_names[i]) for i in loaded.labels], dtype=int)

@@ -12,6 +12,7 @@ from selib._quiet import import_tensorflow_quietly
 tf = import_tensorflow_quietly()
 import keras  # noqa: E402
 
+from selib.prepare import to_float  # noqa: E402
 from selib.se import se_layers  # noqa: E402
 
 
@@ -78,7 +79,9 @@ class Evaluation:
 
 
 def _as_float(x: np.ndarray) -> np.ndarray:
-    return np.asarray(x, dtype=np.float32) / 255.0 if np.asarray(x).dtype == np.uint8 else np.asarray(x)
+    """uint8 images to the model's [0, 1] floats; anything else is taken as already scaled."""
+    x = np.asarray(x)
+    return to_float(x) if x.dtype == np.uint8 else x
 
 
 def predict_proba(model: keras.Model, x: np.ndarray, batch_size: int = 64, tta: bool = False) -> np.ndarray:
@@ -112,11 +115,16 @@ def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray, class_names: Sequ
                       y_true, y_pred, probs, list(class_names))
 
 
-def check_class_names(trained: Sequence[str], found: Sequence[str]) -> None:
-    """Raise a one-line :class:`ClassMismatchError` unless the folder has the trained classes."""
-    if list(trained) != list(found):
+def check_class_names(trained: Sequence[str], found: Sequence[str], allow_subset: bool = False) -> None:
+    """Raise a one-line :class:`ClassMismatchError` unless the folder has the trained classes.
+
+    ``allow_subset`` accepts a folder holding only some of them (evaluating on fewer classes is
+    fine; a class the model never saw is not)."""
+    unknown = [c for c in found if c not in trained]
+    if unknown or (not allow_subset and list(trained) != list(found)):
+        extra = f" ({', '.join(unknown)} unknown)" if unknown else ""
         raise ClassMismatchError(f"class names differ: the model was trained on {list(trained)} "
-                                 f"but the folder has {list(found)}")
+                                 f"but the folder has {list(found)}{extra}")
 
 
 # ---------------------------------------------------------------------------------------------

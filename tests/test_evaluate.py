@@ -58,6 +58,11 @@ def test_check_class_names():
     check_class_names(NAMES, list(NAMES))
     with pytest.raises(ClassMismatchError, match="class names differ"):
         check_class_names(NAMES, ["cat", "dog"])
+    with pytest.raises(ClassMismatchError, match="class names differ"):
+        check_class_names(NAMES, ["bench", "chair"])                    # strict by default
+    check_class_names(NAMES, ["bench", "chair"], allow_subset=True)
+    with pytest.raises(ClassMismatchError, match="cat unknown"):
+        check_class_names(NAMES, ["bench", "cat"], allow_subset=True)
 
 
 @pytest.fixture(scope="module")
