@@ -119,14 +119,11 @@ PROFILES: dict[str, TrainConfig] = {
         warmup_epochs=1, label_smoothing=0.1, augment="medium", tta=True, val_size=0.1,
         notes="2-core CPU recipe: half-width SE-ResNet-18 at 144² colour, AdamW + cosine, "
               "augmentation, label smoothing, test-time flip"),
-    # The same recipe shorter: 95 % on the 3 real classes in 2.7 min, 96.6 % in 6 min.
-    "quick": SEED.replace(
-        name="quick", image_size=128, color="rgb", model="se_resnet", depth=(2, 2, 2, 2),
-        filters=(32, 64, 128, 256), initial_filters=32, ratio=8, batch_size=32, epochs=30,
-        optimizer="adamw", learning_rate=2e-3, weight_decay=0.05, schedule="cosine",
-        warmup_epochs=1, label_smoothing=0.1, augment="medium", tta=True, val_size=0.1,
-        notes="the cpu recipe at 128² for 30 epochs: about 6 minutes on 2 cores"),
 }
+# The cpu recipe shorter: 95 % on the 3 real classes in 2.7 min, 96.6 % in 6 min.
+PROFILES["quick"] = PROFILES["cpu"].replace(
+    name="quick", image_size=128, epochs=30,
+    notes="the cpu recipe at 128² for 30 epochs: about 6 minutes on 2 cores")
 
 
 def gpu_available() -> bool:
