@@ -35,6 +35,15 @@ def _show(ax, img: np.ndarray, title: str = "", color: str = "black") -> None:
     ax.set_yticks([])
 
 
+def _image_axes(n: int, cols: int, cell: tuple[float, float]):
+    """A figure of ``n`` image panels in rows of ``cols`` (spare panels blanked), and those ``n`` axes."""
+    rows = max(1, int(np.ceil(n / cols)))
+    fig, axes = plt.subplots(rows, cols, figsize=(cell[0] * cols, cell[1] * rows), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    return fig, list(axes.flat[:n])
+
+
 def sample_grid(images: np.ndarray, labels: np.ndarray, class_names: Sequence[str], per_class: int = 8,
                 seed: int = 0, title: str = "Random samples per class"):
     """``per_class`` random images of every class, one row per class."""
@@ -123,13 +132,8 @@ def error_gallery(x: np.ndarray, evaluation, n: int = 12, cols: int = 6,
                   title: str = "Misclassified test images"):
     """The report's gallery: each error captioned ``ai = X (x) / label = Y``, most confident first."""
     wrong = evaluation.misclassified()
-    n = min(n, len(wrong))
-    rows = max(1, int(np.ceil(n / cols)))
-    fig, axes = plt.subplots(rows, cols, figsize=(2.0 * cols, 2.2 * rows), squeeze=False)
-    for k, ax in enumerate(axes.flat):
-        if k >= n:
-            ax.axis("off")
-            continue
+    fig, axes = _image_axes(min(n, len(wrong)), cols, (2.0, 2.2))
+    for k, ax in enumerate(axes):
         r = wrong.iloc[k]
         _show(ax, x[int(r["index"])], f"ai = {r['predicted']} (x)\nlabel = {r['true']}\np = {r['confidence']:.2f}",
               color="crimson")
@@ -143,14 +147,9 @@ def prediction_grid(x: np.ndarray, evaluation, n: int = 10, cols: int = 5, seed:
     """The report's grid: random test images captioned ``ai = X (o)`` when right, ``(x)`` when wrong."""
     rng = np.random.default_rng(seed)
     idx = rng.choice(len(evaluation.y_true), size=min(n, len(evaluation.y_true)), replace=False)
-    rows = max(1, int(np.ceil(len(idx) / cols)))
-    fig, axes = plt.subplots(rows, cols, figsize=(2.1 * cols, 2.2 * rows), squeeze=False)
+    fig, axes = _image_axes(len(idx), cols, (2.1, 2.2))
     names = evaluation.class_names
-    for k, ax in enumerate(axes.flat):
-        if k >= len(idx):
-            ax.axis("off")
-            continue
-        i = idx[k]
+    for i, ax in zip(idx, axes):
         ok = evaluation.y_pred[i] == evaluation.y_true[i]
         _show(ax, x[i], f"ai = {names[evaluation.y_pred[i]]} ({'o' if ok else 'x'})\n"
                         f"label = {names[evaluation.y_true[i]]}", color="darkgreen" if ok else "crimson")
@@ -194,13 +193,8 @@ def excitation_plot(stats: pd.DataFrame, depths: Sequence[int] | None = None, ma
 def gradcam_overlay(x: np.ndarray, cams: np.ndarray, captions: Sequence[str] | None = None, cols: int = 5,
                     title: str = "Grad-CAM: where the network looks"):
     """Each image with its Grad-CAM heat map on top (red = most evidence for the predicted class)."""
-    n = len(x)
-    rows = max(1, int(np.ceil(n / cols)))
-    fig, axes = plt.subplots(rows, cols, figsize=(2.2 * cols, 2.3 * rows), squeeze=False)
-    for k, ax in enumerate(axes.flat):
-        if k >= n:
-            ax.axis("off")
-            continue
+    fig, axes = _image_axes(len(x), cols, (2.2, 2.3))
+    for k, ax in enumerate(axes):
         _show(ax, x[k], captions[k] if captions else "")
         ax.imshow(cams[k], cmap="jet", alpha=0.4, vmin=0, vmax=1)
     fig.suptitle(title)
