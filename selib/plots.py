@@ -38,7 +38,9 @@ def _show(ax, img: np.ndarray, title: str = "", color: str = "black") -> None:
 def _image_axes(n: int, cols: int, cell: tuple[float, float]):
     """A figure of ``n`` image panels in rows of ``cols`` (spare panels blanked), and those ``n`` axes."""
     rows = max(1, int(np.ceil(n / cols)))
-    fig, axes = plt.subplots(rows, cols, figsize=(cell[0] * cols, cell[1] * rows), squeeze=False)
+    # constrained layout keeps each row's captions clear of the row above (tight_layout did not)
+    fig, axes = plt.subplots(rows, cols, figsize=(cell[0] * cols, cell[1] * rows), squeeze=False,
+                             layout="constrained")
     for ax in axes.flat[n:]:
         ax.axis("off")
     return fig, list(axes.flat[:n])
@@ -132,13 +134,12 @@ def error_gallery(x: np.ndarray, evaluation, n: int = 12, cols: int = 6,
                   title: str = "Misclassified test images"):
     """The report's gallery: each error captioned ``ai = X (x) / label = Y``, most confident first."""
     wrong = evaluation.misclassified()
-    fig, axes = _image_axes(min(n, len(wrong)), cols, (2.0, 2.2))
+    fig, axes = _image_axes(min(n, len(wrong)), cols, (2.0, 2.8))
     for k, ax in enumerate(axes):
         r = wrong.iloc[k]
-        _show(ax, x[int(r["index"])], f"ai = {r['predicted']} (x)\nlabel = {r['true']}\np = {r['confidence']:.2f}",
-              color="crimson")
+        _show(ax, x[int(r["index"])], f"ai = {r['predicted']} (x)\nlabel = {r['true']}", color="crimson")
+        ax.set_xlabel(f"confidence {r['confidence']:.2f}", fontsize=8)
     fig.suptitle(f"{title} ({len(wrong)} errors of {len(evaluation.y_true)})")
-    fig.tight_layout()
     return fig
 
 
@@ -155,7 +156,6 @@ def prediction_grid(x: np.ndarray, evaluation, n: int = 10, cols: int = 5, seed:
                         f"label = {names[evaluation.y_true[i]]}", color="darkgreen" if ok else "crimson")
     right = int(sum(evaluation.y_pred[idx] == evaluation.y_true[idx]))
     fig.suptitle(f"{title}: {right}/{len(idx)} right (o = right, x = wrong)")
-    fig.tight_layout()
     return fig
 
 
@@ -198,7 +198,6 @@ def gradcam_overlay(x: np.ndarray, cams: np.ndarray, captions: Sequence[str] | N
         _show(ax, x[k], captions[k] if captions else "")
         ax.imshow(cams[k], cmap="jet", alpha=0.4, vmin=0, vmax=1)
     fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
