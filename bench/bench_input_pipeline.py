@@ -9,8 +9,8 @@ sources, alternating between them every repeat:
 
 * ``tensors``   — one pre-made float32 batch already in memory (``Dataset.from_tensors(...).repeat()``):
   the model alone, no input work at all — the ceiling;
-* ``selib``     — ``selib.prepare.make_dataset`` over in-memory uint8 arrays (cache, shuffle,
-  batch, /255 per batch, one-hot, prefetch): what ``selib.train`` uses for the seed recipe;
+* ``selib``     — ``selib.data.feeding.make_dataset`` over in-memory uint8 arrays (cache, shuffle,
+  batch, /255 per batch, one-hot, prefetch): what ``selib.training.trainer`` uses for the seed recipe;
 * ``selib+aug`` — the same with the ``cpu`` profile's ``augment="medium"`` (flip, rotation,
   shift, zoom, contrast, brightness, all on the CPU);
 * ``decode``    — no selib cache: read and decode JPEG files on the fly in ``tf.data``
@@ -82,9 +82,9 @@ def run(size: int, channels: int, batch: int, n_images: int, steps: int, repeats
     import keras
     import numpy as np
 
-    from selib.config import PROFILES
-    from selib.prepare import make_dataset
-    from selib.train import build_model, make_optimizer
+    from selib.training.profiles import PROFILES
+    from selib.data.feeding import make_dataset
+    from selib.training.trainer import build_model, make_optimizer
 
     cfg = PROFILES["ci" if tiny else "cpu"].replace(image_size=size, color="rgb" if channels == 3 else "grayscale")
     keras.utils.set_random_seed(0)

@@ -38,8 +38,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from selib.loading import load_images  # noqa: E402
-from selib.scan import scan  # noqa: E402
+from selib.data.loading import load_images  # noqa: E402
+from selib.data.scanning import scan  # noqa: E402
 
 CLASSES = ("bench", "chair", "office_chair", "sofa")
 ASPECTS = (4 / 3, 3 / 2, 1.0, 3 / 4, 2 / 3)

@@ -9,7 +9,7 @@ medians — what this machine's best-tuned float32 kernel does, not a datasheet 
 
 **Achieved**: training images/s (``train_on_batch`` on an in-memory float32 batch, so no input
 pipeline; Adam) times the FLOPs of one training image. Training FLOPs are counted as
-**3 x the forward FLOPs** of ``selib.flops.count_flops`` (2 FLOPs per multiply-add of every
+**3 x the forward FLOPs** of ``selib.models.flops.count_flops`` (2 FLOPs per multiply-add of every
 conv, dense and SE layer): the backward pass costs two more of each layer's products (gradient
 with respect to the input and to the weights). BatchNorm, ReLU, additions and the optimiser
 are not counted: they are a few FLOPs per value and memory-bound, so time spent in them is
@@ -50,9 +50,9 @@ NETWORKS = {
 
 
 def build(name: str, size: int, channels: int, tiny: bool = False):
-    from selib import models
-    from selib.config import PROFILES
-    from selib.train import build_model
+    from selib.models import resnet as models
+    from selib.training.profiles import PROFILES
+    from selib.training.trainer import build_model
 
     if tiny:
         return models.se_resnet((size, size, channels), 4, depth=(1, 1), filters=(16, 32),
@@ -127,7 +127,7 @@ def measure_network(name: str, size: int, channels: int, batch: int, steps: int,
     """Training rate of one network, and its fraction of max(machine peak, paired peak)."""
     import keras
 
-    from selib.flops import count_flops
+    from selib.models.flops import count_flops
 
     keras.utils.set_random_seed(0)
     model = build(name, size, channels, tiny)
@@ -254,7 +254,7 @@ def bf16_pair(network: str, size: int, channels: int, batch: int, steps: int, re
     import keras
 
     fns, flops = {}, {}
-    from selib.flops import count_flops
+    from selib.models.flops import count_flops
 
     for policy in ("float32", "mixed_bfloat16"):
         keras.mixed_precision.set_global_policy(policy)
@@ -411,7 +411,7 @@ def main(argv: list[str] | None = None) -> dict:
            "params": {"networks": nets, "matmul_sizes": a.matmul_sizes, "peak_n": a.peak_n,
                       "steps_per_repeat": a.steps, "repeats": a.repeats,
                       "investigate_network": a.investigate_network,
-                      "train_flops": "3 x forward FLOPs of selib.flops.count_flops (2 per MAC)"},
+                      "train_flops": "3 x forward FLOPs of selib.models.flops.count_flops (2 per MAC)"},
            "peak": peak, "training": training, "op_profile": ops, "investigation": inv,
            "goal": {"fraction_at_least": 0.75, "best_fraction": best, "judged_on": best_run["judged_on"],
                     "met": bool(best >= 0.75)}}

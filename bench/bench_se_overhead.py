@@ -13,7 +13,7 @@ For each input size it times, alternating between the two networks every repeat:
   so Python's per-layer dispatch is not what is measured).
 
 It prints the SE / no-SE time ratios (median of per-repeat ratios; goal <= 1.05x) next to the
-ratio of multiply-adds from ``selib.flops.count_flops`` and the paper's own numbers:
+ratio of multiply-adds from ``selib.models.flops.count_flops`` and the paper's own numbers:
 ResNet-50 -> SE-ResNet-50 training 190 -> 209 ms per minibatch of 256 on 8 GPUs (1.10x) and
 single-image CPU inference at 224² 164 -> 167 ms (1.02x).
 """
@@ -34,7 +34,7 @@ MODELS = ("seed", "se_resnet18", "se_resnet50")
 
 
 def build(model: str, shape, classes: int, ratio, **net):
-    from selib import models
+    from selib.models import resnet as models
 
     if model == "seed":
         return models.se_resnet(shape, classes, depth=models.SEED_DEPTH, block="basic", style="preact",
@@ -49,7 +49,7 @@ def run_size(model: str, size: int, channels: int, batch: int, classes: int, rep
     import keras
     import numpy as np
 
-    from selib.flops import count_flops
+    from selib.models.flops import count_flops
 
     shape = (size, size, channels)
     keras.utils.set_random_seed(0)

@@ -85,7 +85,7 @@ def run(size: int = 128, channels: int = 1, batch: int = 32, classes: int = 4, r
     import numpy as np
 
     import selib
-    from selib.flops import count_flops
+    from selib.models.flops import count_flops
 
     shape = (size, size, channels)
     keras.utils.set_random_seed(0)

@@ -8,7 +8,7 @@ The seed report trained its network for about 6 hours on a laptop GPU: 1,158 gra
 at 473x473, 694 of them trained on per epoch (80 % train, 25 % of that held out), 20 epochs —
 about 0.64 training images/s overall. This runs the same recipe, the ``gpu`` profile (the seed
 network at 473x473x1, Adam 1e-3, batch 32, 20 epochs; mixed float16 and XLA), through
-``selib.train.train`` on the built-in dataset (rendered into ``data/synthchairs`` on first use,
+``selib.training.trainer.train`` on the built-in dataset (rendered into ``data/synthchairs`` on first use,
 1,200 images, 720 trained on per epoch), and prints every epoch's time as it goes, so a run cut
 short by ``--epochs`` or ``--max-minutes`` still extrapolates: 20 epochs = the first epoch (it
 includes XLA compilation) + 19 x the median of the later ones.
@@ -106,8 +106,8 @@ def extrapolate(rows: list[dict], epochs: int = 20) -> dict:
 def run(data: Path | None, epochs: int, max_minutes: float | None, tiny: bool, work: Path,
         on_gpu: bool = True) -> dict:
     C.tf_quiet()
-    from selib.config import PROFILES
-    from selib.train import prepare_data, train
+    from selib.training.profiles import PROFILES
+    from selib.training.trainer import prepare_data, train
 
     config = PROFILES["gpu"].replace(epochs=epochs, mixed_precision=True, jit_compile=True)
     if tiny:  # the seed network's shape, narrow, at 48²

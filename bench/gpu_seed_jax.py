@@ -8,7 +8,7 @@ the seed network at 473×473×1, Adam 1e-3 (β 0.9/0.999, ε 1e-8), batch 32, 20
 split with 25 % of the training part for validation — with ``mixed_float16`` (softmax kept in
 float32), on the built-in dataset rendered on the spot (1,200 images). It records the time of
 every epoch, the steady training throughput and the total, next to the seed report's 6 hours.
-(``bench/gpu_seed.py`` is the same benchmark through TensorFlow and ``selib.train``; use it where
+(``bench/gpu_seed.py`` is the same benchmark through TensorFlow and ``selib.training.trainer``; use it where
 TensorFlow sees a GPU.) Without a GPU it prints "no GPU: skipped" and exits 0.
 """
 from __future__ import annotations
@@ -43,8 +43,8 @@ def main(argv: list[str] | None = None) -> dict:
         print("no GPU: skipped")
         return {"skipped": True}
     import selib
-    from selib.loading import load_images
-    from selib.prepare import split
+    from selib.data.loading import load_images
+    from selib.data.splits import split
     from selib.synth import generate
 
     t = time.perf_counter()

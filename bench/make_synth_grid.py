@@ -19,7 +19,7 @@ import matplotlib  # noqa: E402
 matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 
-from selib.plots import sample_grid, save_figure  # noqa: E402
+from selib.plots.figures import sample_grid, save_figure  # noqa: E402
 from selib.synth import CLASSES, DEFAULT_PER_CLASS, render_image  # noqa: E402
 
 

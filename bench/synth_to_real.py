@@ -65,7 +65,7 @@ def small_se_cnn(size: int, n_classes: int, width: int = 24):
     import keras
     from keras import layers
     try:
-        from selib.se import SqueezeExcite
+        from selib.layers.squeeze_excite import SqueezeExcite
     except ImportError:  # the yardstick must not depend on the rest of selib being importable
         SqueezeExcite = None
     inp = keras.Input((size, size, 1))

@@ -4,9 +4,9 @@
     python bench/time_to_accuracy.py --data DIR --profile cpu --epochs 12 --json out.json
     python bench/time_to_accuracy.py --tiny                               # toy folder, seconds
 
-Trains the profile exactly as ``selib train`` does (``selib.train.train``: same split, model,
+Trains the profile exactly as ``selib train`` does (``selib.training.trainer.train``: same split, model,
 optimiser, augmentation, checkpointing and validation) with one extra Keras callback that, at
-each epoch end, evaluates the *current* model on the held-out test split (``selib.evaluate``,
+each epoch end, evaluates the *current* model on the held-out test split (``selib.analysis.evaluation``,
 with the profile's test-time flip). The clock starts when ``model.fit`` starts (the images are
 loaded and split before, and that time is reported separately) and excludes the callback's own
 test evaluations, so it is the training time a user would see; accuracy is only known at epoch
@@ -59,7 +59,7 @@ def toy_folder(root: Path, per_class: int = 16, size: int = 40, seed: int = 0) -
 def make_callback(prepared, config):
     import keras
 
-    from selib.evaluate import evaluate
+    from selib.analysis.evaluation import evaluate
 
     sp = prepared.split
 
@@ -104,8 +104,8 @@ def first_reached(curve: list[dict], thresholds=THRESHOLDS) -> dict:
 def run(data: Path, profile: str, epochs: int | None, out_dir: Path, tiny: bool,
         overrides: dict | None = None) -> dict:
     C.tf_quiet()
-    from selib.config import PROFILES
-    from selib.train import prepare_data, train
+    from selib.training.profiles import PROFILES
+    from selib.training.trainer import prepare_data, train
 
     config = PROFILES[profile]
     if epochs:
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=default_data if default_data.is_dir() else None,
                     help="image folder <class>/*.jpg (default ../shared/realdata when present)")
-    ap.add_argument("--profile", default="cpu", help="a selib.config profile (default cpu)")
+    ap.add_argument("--profile", default="cpu", help="a selib.training.config profile (default cpu)")
     ap.add_argument("--epochs", type=int, help="override the profile's epochs")
     ap.add_argument("--set", action="append", metavar="KEY=JSON", help="override any TrainConfig field")
     ap.add_argument("--out", type=Path, help="run folder (default: a temporary one, deleted)")

@@ -15,7 +15,7 @@ if _os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
 
 __version__ = "0.1.0"
 
-from selib.se import (  # noqa: E402
+from selib.layers.squeeze_excite import (  # noqa: E402
     SqueezeExcite,
     count_se_params,
     excitation,
@@ -23,7 +23,7 @@ from selib.se import (  # noqa: E402
     se_param_count,
     squeeze,
 )
-from selib.models import (  # noqa: E402
+from selib.models.resnet import (  # noqa: E402
     se_inception_module,
     se_inception_net,
     se_resnet,
@@ -35,23 +35,25 @@ from selib.models import (  # noqa: E402
     seed_model,
 )
 
-from selib.flops import FlopCount, count_flops  # noqa: E402
-from selib.inspect_model import block_table, cost_table, layer_table, se_table  # noqa: E402
-from selib.scan import DataFolderError, DataFolderWarning, ScanResult, Summary, scan, summarize  # noqa: E402
-from selib.loading import DecodeError, LoadedImages, decode_image, load_images  # noqa: E402
-from selib.prepare import Split, augmentation, make_dataset, one_hot, split, to_float  # noqa: E402
-from selib.config import PROFILES, TrainConfig, resolve_profile  # noqa: E402
+from selib.models.flops import FlopCount, count_flops  # noqa: E402
+from selib.models.tables import block_table, cost_table, layer_table, se_table  # noqa: E402
+from selib.data.scanning import DataFolderError, DataFolderWarning, ScanResult, Summary, scan, summarize  # noqa: E402
+from selib.data.loading import DecodeError, LoadedImages, decode_image, load_images  # noqa: E402
+from selib.data.splits import Split, one_hot, split, to_float  # noqa: E402
+from selib.data.feeding import augmentation, make_dataset  # noqa: E402
+from selib.training.config import TrainConfig
+from selib.training.profiles import PROFILES, resolve_profile  # noqa: E402
 
-# The modules selib.train, selib.evaluate, selib.plots and selib.synth are imported on first use
-# of these names (``selib.train_run`` is ``selib.train.train``, ``selib.evaluate_model`` is
-# ``selib.evaluate.evaluate``), so ``import selib`` stays quick.
+# The modules selib.training.trainer, selib.analysis.evaluation, selib.plots.figures and selib.synth are imported on first use
+# of these names (``selib.train_run`` is ``selib.training.trainer.train``, ``selib.evaluate_model`` is
+# ``selib.analysis.evaluation.evaluate``), so ``import selib`` stays quick.
 _LAZY = {
-    "train_run": ("selib.train", "train"), "ensure_run": ("selib.train", "ensure_run"),
-    "load_run": ("selib.train", "load_run"), "prepare_data": ("selib.train", "prepare_data"),
-    "build_model": ("selib.train", "build_model"), "TrainingDiverged": ("selib.train", "TrainingDiverged"),
-    "evaluate_model": ("selib.evaluate", "evaluate"), "Evaluation": ("selib.evaluate", "Evaluation"),
-    "excitation_stats": ("selib.evaluate", "excitation_stats"), "grad_cam": ("selib.evaluate", "grad_cam"),
-    "ClassMismatchError": ("selib.evaluate", "ClassMismatchError"),
+    "train_run": ("selib.training.trainer", "train"), "ensure_run": ("selib.training.trainer", "ensure_run"),
+    "load_run": ("selib.training.trainer", "load_run"), "prepare_data": ("selib.training.trainer", "prepare_data"),
+    "build_model": ("selib.training.trainer", "build_model"), "TrainingDiverged": ("selib.training.trainer", "TrainingDiverged"),
+    "evaluate_model": ("selib.analysis.evaluation", "evaluate"), "Evaluation": ("selib.analysis.evaluation", "Evaluation"),
+    "excitation_stats": ("selib.analysis.evaluation", "excitation_stats"), "grad_cam": ("selib.analysis.evaluation", "grad_cam"),
+    "ClassMismatchError": ("selib.analysis.evaluation", "ClassMismatchError"),
     "generate_synth": ("selib.synth", "generate"), "ensure_builtin": ("selib.synth", "ensure_builtin"),
 }
 

@@ -26,7 +26,7 @@ def _synth(args) -> int:
 
 
 def _inspect(args) -> int:
-    from selib.scan import scan, summarize
+    from selib.data.scanning import scan, summarize
 
     result = scan(args.data)
     if args.json:
@@ -54,7 +54,7 @@ def _parse_set(items: list[str]) -> dict:
 
 
 def _train(args) -> int:
-    from selib.config import resolve_profile
+    from selib.training.profiles import resolve_profile
 
     config = resolve_profile(args.profile)
     changes = {k: v for k, v in dict(epochs=args.epochs, image_size=args.image_size,
@@ -65,7 +65,7 @@ def _train(args) -> int:
     data = Path(args.data)
     if not data.is_dir():
         raise CLIError(f"data folder not found: {data}")
-    from selib.train import train
+    from selib.training.trainer import train
 
     out = Path(args.out or Path("runs") / config.name)
     result = train(config, data, out, verbose=args.verbose, tensorboard=args.tensorboard)
@@ -82,8 +82,8 @@ def _model_info(model_path: Path):
     """Model, its input size/colour/fit, and the class names it was trained on."""
     import keras
 
-    from selib.config import TrainConfig
-    from selib.train import run_class_names
+    from selib.training.config import TrainConfig
+    from selib.training.trainer import run_class_names
 
     if not model_path.is_file():
         raise CLIError(f"model file not found: {model_path}")
@@ -102,9 +102,9 @@ def _model_info(model_path: Path):
 def _evaluate(args) -> int:
     import numpy as np
 
-    from selib.evaluate import check_class_names, evaluate
-    from selib.loading import load_images
-    from selib.scan import scan
+    from selib.analysis.evaluation import check_class_names, evaluate
+    from selib.data.loading import load_images
+    from selib.data.scanning import scan
 
     model, size, color, fit, trained = _model_info(Path(args.model))
     result = scan(args.data)
@@ -125,7 +125,7 @@ def _evaluate(args) -> int:
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     ev.misclassified(loaded.paths).to_csv(out / "misclassified.csv", index=False)
     if not args.no_figures:
-        from selib import plots
+        from selib.plots import figures as plots
 
         plots.save_figure(plots.confusion_matrix(ev), out / "confusion_matrix.png")
     print(f"written: {out}/metrics.json, misclassified.csv")
@@ -135,8 +135,8 @@ def _evaluate(args) -> int:
 def _predict(args) -> int:
     import numpy as np
 
-    from selib.evaluate import predict_proba
-    from selib.loading import decode_image
+    from selib.analysis.evaluation import predict_proba
+    from selib.data.loading import decode_image
 
     model, size, color, fit, names = _model_info(Path(args.model))
     results, failed = [], 0

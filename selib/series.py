@@ -60,7 +60,7 @@ def run_series(only: str | None = None, profile: str | None = None, data_dir: st
     """Render the built-in dataset if needed, execute the notebooks, print where they are and
     the final test accuracy. ``keep_outputs`` copies the executed notebooks back into
     ``notebooks/`` (how the committed outputs are made)."""
-    from selib.config import resolve_profile
+    from selib.training.profiles import resolve_profile
 
     root = project_root()
     config = resolve_profile(profile)

@@ -9,10 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import selib.train as training
-from selib.ablation import (Study, read_run, run_dir, run_study, step_times, studies, summarize,
+from selib.training import trainer as training
+from selib.studies.ablation import (Study, read_run, run_dir, run_study, step_times, studies, summarize,
                             summarize_times, unique_runs, verdict)
-from selib.config import PROFILES
+from selib.training.profiles import PROFILES
 from toyfolder import make_toy_folder
 
 # two 1-epoch trainings of a network with a few thousand weights on 32² images: seconds
@@ -27,7 +27,7 @@ def toy(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def calls(monkeypatch):
-    """Records every call of selib.train.train (the real one still runs)."""
+    """Records every call of selib.training.trainer.train (the real one still runs)."""
     made = []
     real, real_prepare = training.train, training.prepare_data
 
@@ -176,7 +176,7 @@ def test_verdict_words():
 # ---------------------------------------------------------------------------------------------
 def _se_wiring(model):
     """SE layer name -> (layers feeding it, layers it feeds, channels it gates)."""
-    from selib.se import se_layers
+    from selib.layers.squeeze_excite import se_layers
 
     out = {}
     for layer in se_layers(model):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from selib import SqueezeExcite, se_resnet
-from selib.evaluate import (ClassMismatchError, Evaluation, check_class_names, class_specificity, evaluate,
+from selib.analysis.evaluation import (ClassMismatchError, Evaluation, check_class_names, class_specificity, evaluate,
                             excitation_stats, grad_cam, predict_proba)
 
 NAMES = ["bench", "chair", "office_chair", "sofa"]

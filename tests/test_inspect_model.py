@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from selib import count_se_params, se_inception_net, se_resnet, se_resnet50, seed_model
-from selib.inspect_model import block_table, cost_table, layer_table, se_table
+from selib.models.tables import block_table, cost_table, layer_table, se_table
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""selib.loading: correct pixels for every odd file, nothing lost silently, and a cache that invalidates.
+"""selib.data.loading: correct pixels for every odd file, nothing lost silently, and a cache that invalidates.
 
 All fixtures are generated here with NumPy/OpenCV/Pillow: no binary files to keep.
 """
@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 from PIL import Image, ImageOps
 
-from selib import loading
-from selib.loading import DecodeError, LoadedImages, decode_image, load_images
-from selib.scan import DataFolderWarning, scan
+from selib.data import loading
+from selib.data.loading import DecodeError, LoadedImages, decode_image, load_images
+from selib.data.scanning import DataFolderWarning, scan
 
 
 def quiet_scan(root, **kw):

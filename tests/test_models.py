@@ -7,8 +7,8 @@ import pytest
 
 from selib import (SqueezeExcite, count_se_params, se_inception_net, se_param_count, se_resnet,
                    se_resnet18, se_resnet50, seed_model)
-from selib.flops import count_flops
-from selib.se import se_layers
+from selib.models.flops import count_flops
+from selib.layers.squeeze_excite import se_layers
 
 R50_STAGES = [(3, 256), (4, 512), (6, 1024), (3, 2048)]
 PAPER_TABLE10 = {2: 45.7, 4: 35.7, 8: 30.7, 16: 28.1, 32: 26.9}  # millions of parameters

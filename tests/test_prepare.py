@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from selib.prepare import Split, augmentation, make_dataset, one_hot, split, to_float
+from selib.data.splits import Split, one_hot, split, to_float
+from selib.data.feeding import augmentation, make_dataset
 
 
 def data(n_per_class=(40, 30, 20, 10), size=8, seed=0):

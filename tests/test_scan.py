@@ -1,4 +1,4 @@
-"""selib.scan: every file seen is either loadable or skipped with a reason; layout problems are clear.
+"""selib.data.scanning: every file seen is either loadable or skipped with a reason; layout problems are clear.
 
 All fixtures are generated here with NumPy/OpenCV/Pillow: no binary files to keep.
 """
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from selib.scan import DataFolderError, DataFolderWarning, ScanResult, scan, summarize
+from selib.data.scanning import DataFolderError, DataFolderWarning, ScanResult, scan, summarize
 
 
 def jpg(path: Path, h: int = 40, w: int = 60, value: int = 128) -> Path:

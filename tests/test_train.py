@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from selib.config import PROFILES, TrainConfig, resolve_profile
+from selib.training.config import TrainConfig
+from selib.training.profiles import PROFILES, resolve_profile
 from toyfolder import make_toy_folder
 
 TINY = PROFILES["ci"].replace(max_per_class=None, epochs=3, image_size=32, batch_size=16)
@@ -47,7 +48,7 @@ def test_config_json_roundtrip(tmp_path):
 
 
 def test_schedule_and_optimizers():
-    from selib.train import learning_rate, make_optimizer
+    from selib.training.trainer import learning_rate, make_optimizer
 
     sched = learning_rate(TINY.replace(schedule="cosine", epochs=10, warmup_epochs=1, learning_rate=0.1), 10)
     lrs = [float(sched(s)) for s in (0, 5, 10, 55, 99)]
@@ -63,7 +64,7 @@ def test_schedule_and_optimizers():
 def test_same_seed_same_split_and_weights(toy):
     import keras
 
-    from selib.train import build_model, prepare_data
+    from selib.training.trainer import build_model, prepare_data
 
     a, b = prepare_data(TINY, toy), prepare_data(TINY, toy)
     np.testing.assert_array_equal(a.split.test_idx, b.split.test_idx)
@@ -77,7 +78,7 @@ def test_same_seed_same_split_and_weights(toy):
 
 
 def test_train_writes_a_complete_run(toy, tmp_path):
-    from selib.train import load_run, train
+    from selib.training.trainer import load_run, train
 
     cfg = TINY.replace(epochs=4, learning_rate=3e-3, batch_size=8)
     res = train(cfg, toy, tmp_path / "run", verbose=0)
@@ -102,7 +103,7 @@ def test_train_writes_a_complete_run(toy, tmp_path):
 def test_nan_loss_stops_with_clear_message_and_keeps_checkpoint(toy, tmp_path):
     import keras
 
-    from selib.train import TrainingDiverged, train
+    from selib.training.trainer import TrainingDiverged, train
 
     class Poison(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
@@ -159,8 +160,8 @@ import json, sys
 import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from selib.config import PROFILES
-from selib.train import train
+from selib.training.profiles import PROFILES
+from selib.training.trainer import train
 cfg = PROFILES["ci"].replace(epochs=1, max_per_class=None, batch_size=8, extra={{"devices": ["/cpu:0", "/cpu:1"]}})
 res = train(cfg, {str(toy)!r}, {str(tmp_path / 'mirror')!r}, verbose=0)
 print(json.dumps(res.metrics["replicas"]))

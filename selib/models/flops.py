@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import keras
 
-from selib.se import SqueezeExcite
+from selib.layers.squeeze_excite import SqueezeExcite
 
 
 @dataclass(frozen=True)

@@ -23,14 +23,16 @@ from pathlib import Path
 import numpy as np
 
 from selib._quiet import import_tensorflow_quietly
-from selib.config import TrainConfig, gpu_available
+from selib.training.config import TrainConfig
+from selib.training.profiles import gpu_available
 
 tf = import_tensorflow_quietly()
 import keras  # noqa: E402
 
-from selib.loading import LoadedImages, load_images  # noqa: E402
-from selib.prepare import Split, make_dataset, split  # noqa: E402
-from selib.scan import scan  # noqa: E402
+from selib.data.loading import LoadedImages, load_images  # noqa: E402
+from selib.data.feeding import make_dataset  # noqa: E402
+from selib.data.splits import Split, split  # noqa: E402
+from selib.data.scanning import scan  # noqa: E402
 
 
 class TrainingDiverged(RuntimeError):
@@ -94,7 +96,7 @@ def prepare_data(config: TrainConfig, data_dir: str | os.PathLike, *, progress: 
 # ---------------------------------------------------------------------------------------------
 def build_model(config: TrainConfig, num_classes: int) -> keras.Model:
     """The network a config names, for (size, size, channels) inputs."""
-    from selib import models
+    from selib.models import resnet as models
 
     shape = (config.image_size, config.image_size, config.channels)
     if config.model == "seed":
@@ -214,7 +216,7 @@ def train(config: TrainConfig, data_dir: str | os.PathLike, out_dir: str | os.Pa
     """Train ``config`` on ``data_dir`` into ``out_dir`` (resuming if a backup is there)."""
     import pandas as pd
 
-    from selib.evaluate import evaluate
+    from selib.analysis.evaluation import evaluate
 
     run_dir = Path(out_dir)
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -27,7 +27,7 @@ import pandas as pd
 from PIL import Image
 from tqdm import tqdm
 
-from selib.scan import COLUMNS, ScanResult, scan
+from selib.data.scanning import COLUMNS, ScanResult, scan
 
 __all__ = ["DecodeError", "LoadedImages", "decode_image", "load_images"]
 
@@ -395,7 +395,7 @@ def load_images(source, size: int | tuple[int, int] = 128, color: str = "graysca
                 workers: int | None = None, progress: bool | None = None) -> LoadedImages:
     """Decode every loadable file of a scan to one ``(N, H, W, C)`` uint8 array.
 
-    ``source`` is a :class:`~selib.scan.ScanResult`, its ``table`` (or a filtered part of it),
+    ``source`` is a :class:`~selib.data.scanning.ScanResult`, its ``table`` (or a filtered part of it),
     or a folder path (scanned first). Options are those of :func:`decode_image`. Files that
     fail to decode (e.g. a truncated JPEG whose header was fine) land in ``skipped`` with a
     reason, next to the rows the scan already skipped, so ``len(images) + len(skipped)`` is the

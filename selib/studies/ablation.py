@@ -1,6 +1,6 @@
 """Ablation studies: configs that differ in one factor, several seeds each, resumable, summarised.
 
-A :class:`Study` is a base :class:`~selib.config.TrainConfig` plus named *variants* (each a dict
+A :class:`Study` is a base :class:`~selib.training.config.TrainConfig` plus named *variants* (each a dict
 of overrides) and the training seeds to repeat every variant with. :func:`run_study` trains each
 variant × seed in its own run folder::
 
@@ -9,7 +9,7 @@ variant × seed in its own run folder::
     <out_root>/<study>/summary.csv            mean ± std per variant (:func:`summarize`)
 
 It is resumable: a run whose ``metrics.json`` exists (with the same config) is read back, not
-re-run, and an interrupted run resumes from its last epoch (``selib.train``). A config that
+re-run, and an interrupted run resumes from its last epoch (``selib.training.trainer``). A config that
 another study under the same ``out_root`` has already trained with the same seed (every study's
 reference variant is the same network and recipe) is linked to that run rather than trained
 again.
@@ -38,7 +38,8 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from selib.config import PROFILES, TrainConfig
+from selib.training.config import TrainConfig
+from selib.training.profiles import PROFILES
 
 # The paper's Table 10: SE-ResNet-50 parameters (millions) per reduction ratio r.
 PAPER_TABLE10_PARAMS_M = {2: 45.7, 4: 35.7, 8: 30.7, 16: 28.1, 32: 26.9}
@@ -229,7 +230,7 @@ def run_study(study: Study, data_dir: str | os.PathLike, out_root: str | os.Path
 def _run_study(study: Study, data_dir, out_root, progress: bool, cache: dict | None) -> pd.DataFrame:
     import keras
 
-    from selib import train as training
+    from selib.training import trainer as training
 
     out_root = Path(out_root)
     study_dir = out_root / study.name
@@ -387,7 +388,7 @@ def step_times(configs: dict[str, TrainConfig], *, num_classes: int = 4, batch_s
     """
     import keras
 
-    from selib import train as training
+    from selib.training import trainer as training
 
     cfgs = list(configs.items())
     first = cfgs[0][1]
@@ -443,7 +444,7 @@ def resnet50_configs(image_size: int = 224) -> dict[str, TrainConfig]:
 # ---------------------------------------------------------------------------------------------
 def plot_study(summary: pd.DataFrame, study: Study, ax=None):
     """Test accuracy per variant, bars at the mean with ±1 std error bars, seeds in the title."""
-    from selib.plots import bar_with_errors
+    from selib.plots.figures import bar_with_errors
 
     n = int(summary["n"].min()) if len(summary) else 0
     title = f"{study.title or study.name} (mean ± std over {n} seed{'s' if n != 1 else ''})"
@@ -603,7 +604,7 @@ def studies(profile_name: str | None = None) -> list[Study]:
     runs). ``cpu``: all seven studies, 2 seeds, about 30 minutes on a 2-core CPU. ``gpu`` /
     ``seed``: the same studies on a bigger network and images, 3 seeds.
     """
-    from selib.config import resolve_profile
+    from selib.training.profiles import resolve_profile
 
     name = resolve_profile(profile_name).name
     sizing = SIZINGS[name]

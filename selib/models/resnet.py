@@ -21,7 +21,7 @@ from typing import Sequence
 import keras
 from keras import layers
 
-from selib.se import SqueezeExcite
+from selib.layers.squeeze_excite import SqueezeExcite
 
 PLACEMENTS = ("standard", "pre", "post", "identity")
 _BN_EPS_V1 = 1.001e-5  # keras.applications' value, so v1 matches ResNet50 exactly

@@ -12,8 +12,8 @@ from selib._quiet import import_tensorflow_quietly
 tf = import_tensorflow_quietly()
 import keras  # noqa: E402
 
-from selib.prepare import to_float  # noqa: E402
-from selib.se import se_layers  # noqa: E402
+from selib.data.splits import to_float  # noqa: E402
+from selib.layers.squeeze_excite import se_layers  # noqa: E402
 
 
 class ClassMismatchError(ValueError):

@@ -2,12 +2,12 @@
 
 ``model.summary()`` of SE-ResNet-50 prints hundreds of lines; a notebook reader wants one row
 per residual block (or per SE block, or per model). These helpers read the layer names that
-:mod:`selib.models` gives (``stage{s}_block{b}_…``, ``stage{s}_inception_…``) and return pandas
+:mod:`selib.models.resnet` gives (``stage{s}_block{b}_…``, ``stage{s}_inception_…``) and return pandas
 DataFrames:
 
 * :func:`layer_table` — the layers of one block (or of a whole small model), one row each;
 * :func:`block_table` — one row per block: shapes, stride, shortcut, SE width, parameters;
-* :func:`se_table`    — one row per :class:`~selib.se.SqueezeExcite` layer: ``C``, ``C/r``,
+* :func:`se_table`    — one row per :class:`~selib.layers.squeeze_excite.SqueezeExcite` layer: ``C``, ``C/r``,
   parameters and multiply-adds;
 * :func:`cost_table`  — one row per model: parameters (trainable / not), SE parameters,
   multiply-adds, and the overhead relative to a baseline model.
@@ -21,8 +21,8 @@ import keras
 import numpy as np
 import pandas as pd
 
-from selib.flops import count_flops
-from selib.se import SqueezeExcite, count_se_params, se_layers
+from selib.models.flops import count_flops
+from selib.layers.squeeze_excite import SqueezeExcite, count_se_params, se_layers
 
 _BLOCK = re.compile(r"^(stage\d+)_([a-z]+\d*)_")
 
@@ -94,7 +94,7 @@ def block_table(model: keras.Model) -> pd.DataFrame:
 def se_table(model: keras.Model) -> pd.DataFrame:
     """One row per SE layer: its name, the feature map it recalibrates (H×W×C), the bottleneck
     width ``C/r``, its parameters (``2·C·C/r`` without biases) and multiply-adds per image
-    (the two FC layers plus pooling and scaling, as :func:`selib.flops.count_flops` counts)."""
+    (the two FC layers plus pooling and scaling, as :func:`selib.models.flops.count_flops` counts)."""
     rows = []
     for layer in se_layers(model):
         shape = tuple(layer.input.shape)
@@ -118,7 +118,7 @@ def _trainable(model: keras.Model) -> int:
 
 def cost_table(models: Mapping[str, keras.Model], baseline: str | None = None) -> pd.DataFrame:
     """One row per named model: ``params``, ``trainable``, ``non_trainable``, ``se_params``,
-    ``macs`` (multiply-adds per image, :func:`selib.flops.count_flops`) and, when ``baseline``
+    ``macs`` (multiply-adds per image, :func:`selib.models.flops.count_flops`) and, when ``baseline``
     names one of the models, ``params_overhead_%`` and ``macs_overhead_%`` relative to it."""
     rows = []
     for name, model in models.items():

@@ -1,0 +1,1 @@
+"""Results out: evaluation, excitation statistics, Grad-CAM, and the statistics of comparisons."""

@@ -1,0 +1,1 @@
+"""Keras layers: the SE block, other channel attention, in-model augmentation."""

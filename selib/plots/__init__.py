@@ -1,0 +1,1 @@
+"""Figures: data, training and evaluation plots, and the paper's diagrams."""

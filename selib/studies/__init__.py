@@ -1,0 +1,1 @@
+"""Ablation studies: variants x paired seeds, run resumably, compared with confidence intervals."""

@@ -1,0 +1,1 @@
+"""Training: the config, the profiles, the run folder, callbacks, optimisers, the trainer."""
