@@ -9,7 +9,7 @@
 
 PYTHON   ?= python3
 VENV     ?= .venv
-EXTRAS   ?= cpu,notebooks,test
+EXTRAS   ?= cpu,jax,notebooks,test
 PY       := $(VENV)/bin/python
 STAMP    := $(VENV)/.selib-installed-$(subst $(comma),-,$(EXTRAS))
 comma    := ,

@@ -38,3 +38,19 @@ def import_tensorflow_quietly():
                 if line.strip() and not any(n in line for n in _NOISE):
                     print(line, file=sys.stderr)
     return tensorflow
+
+
+class _NoRetracingNotice:
+    """Drops TensorFlow's "N out of the last M calls ... triggered tf.function retracing" notice:
+    studies and notebooks build a fresh model for every run, so each retraces once, by design."""
+
+    def filter(self, record) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+def quiet_retracing() -> None:
+    import logging
+
+    logger = logging.getLogger("tensorflow")
+    if not any(isinstance(f, _NoRetracingNotice) for f in logger.filters):
+        logger.addFilter(_NoRetracingNotice())

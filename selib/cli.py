@@ -1,18 +1,37 @@
-"""The `selib` command line: synth, inspect, train, evaluate, predict, run-series, facts.
+"""The `selib` command line: synth, inspect, cache, train, evaluate, predict, run-series, facts.
 
-Errors a user can fix (a missing folder, a class-name mismatch, an unreadable image) are one
-clear line on stderr and exit status 2, not a traceback.
+One error contract for every command:
+
+* a mistake the user can fix (any :class:`~selib.errors.SelibError`: a bad flag value, a
+  missing folder, a class-name mismatch, a run folder that holds another run, a damaged model
+  file) and any ``OSError`` on the paths given (permissions, a full disk) prints one line,
+  ``selib: error: <message>``, and exits with status **2**;
+* ``selib predict`` prints a prediction for every readable image and one
+  ``selib: error: <file>: <reason>`` line on stderr per unreadable one; it exits **1** when some
+  images could not be read, **0** when all could;
+* anything else is a bug in selib and keeps its traceback; ``--debug`` shows the traceback of a
+  user error too.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
+from selib.errors import SelibError
 
-class CLIError(Exception):
-    """A user-facing error: printed as one line."""
+EXIT_USER_ERROR = 2
+EXIT_SOME_FAILED = 1
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors in selib's one-line format and status 2."""
+
+    def error(self, message: str):  # noqa: D401 - argparse's API
+        print(f"selib: error: {message} (see `{self.prog} --help`)", file=sys.stderr)
+        raise SystemExit(EXIT_USER_ERROR)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -40,37 +59,59 @@ def _inspect(args) -> int:
     return 0
 
 
-def _parse_set(items: list[str]) -> dict:
-    out = {}
-    for item in items or []:
-        if "=" not in item:
-            raise CLIError(f"--set expects KEY=VALUE, got {item!r}")
-        k, v = item.split("=", 1)
-        try:
-            out[k] = json.loads(v)
-        except json.JSONDecodeError:
-            out[k] = v
-    return out
+def _cache(args) -> int:
+    from selib.data.image_cache import clear_cache
+
+    removed = clear_cache(args.data)
+    print(f"removed {removed} cache file(s) for {args.data}")
+    return 0
 
 
-def _train(args) -> int:
+def train_config(args):
+    """The profile with the command line's changes, each checked (one line if out of range)."""
+    from selib.training.config import parse_assignment
     from selib.training.profiles import resolve_profile
 
     config = resolve_profile(args.profile)
     changes = {k: v for k, v in dict(epochs=args.epochs, image_size=args.image_size,
                                      batch_size=args.batch_size, learning_rate=args.lr,
                                      seed=args.seed, color=args.color).items() if v is not None}
-    changes.update(_parse_set(args.set))
-    config = config.replace(**changes)
-    data = Path(args.data)
-    if not data.is_dir():
-        raise CLIError(f"data folder not found: {data}")
+    changes.update(parse_assignment(item) for item in args.set or [])
+    return config.replace(**changes)
+
+
+def _cluster(args) -> None:
+    """``--workers a:p,b:p --task-index i``: the TF_CONFIG (TensorFlow) or JAX process group of a
+    multi-worker run, set before any device is touched."""
+    if not args.workers:
+        return
+    from selib.hardware import backend_name
+
+    hosts = [h.strip() for h in args.workers.split(",") if h.strip()]
+    if not 0 <= args.task_index < len(hosts):
+        raise SelibError(f"--task-index must be in 0..{len(hosts) - 1} for {len(hosts)} workers")
+    if backend_name() == "jax":
+        import keras
+
+        keras.distribution.initialize(",".join(hosts), len(hosts), args.task_index)
+    else:
+        os.environ["TF_CONFIG"] = json.dumps({"cluster": {"worker": hosts},
+                                              "task": {"type": "worker", "index": args.task_index}})
+
+
+def _train(args) -> int:
     from selib.training.trainer import train
 
+    config = train_config(args)
+    _cluster(args)
+    data = Path(args.data)
+    if not data.is_dir():
+        raise SelibError(f"data folder not found: {data}")
     out = Path(args.out or Path("runs") / config.name)
-    result = train(config, data, out, verbose=args.verbose, tensorboard=args.tensorboard)
+    result = train(config, data, out, verbose=args.verbose, overwrite=args.overwrite,
+                   use_cache=not args.no_cache)
     m = result.metrics
-    print(f"run saved in {out}/ (model.keras, history.csv, metrics.json, config.json)")
+    print(f"run saved in {out}/ (model.keras, preprocessing.json, history.csv, metrics.json)")
     if "test_accuracy" in m:
         print(f"test accuracy {100 * m['test_accuracy']:.2f} %  loss {m['test_loss']:.4f}  "
               f"({m['epochs_run']} epochs, {m['train_seconds']:.0f} s of training)")
@@ -78,51 +119,21 @@ def _train(args) -> int:
     return 0
 
 
-def _model_info(model_path: Path):
-    """Model, its input size/colour/fit, and the class names it was trained on."""
-    import keras
-
-    from selib.training.config import TrainConfig
-    from selib.training.trainer import run_class_names
-
-    if not model_path.is_file():
-        raise CLIError(f"model file not found: {model_path}")
-    model = keras.saving.load_model(model_path, safe_mode=True)
-    _, h, w, c = model.input_shape
-    fit = "squash"
-    cfg_path = model_path.parent / "config.json"
-    if cfg_path.exists():
-        fit = TrainConfig.load(cfg_path).fit
-    names = run_class_names(model_path.parent)
-    if names is None:
-        names = [f"class_{i}" for i in range(int(model.output_shape[-1]))]
-    return model, (int(h), int(w)), ("grayscale" if c == 1 else "rgb"), fit, names
-
-
 def _evaluate(args) -> int:
-    import numpy as np
+    from selib.predictor import Predictor
+    from selib.training.run_folder import write_json
 
-    from selib.analysis.evaluation import check_class_names, evaluate
-    from selib.data.loading import load_images
-    from selib.data.scanning import scan
-
-    model, size, color, fit, trained = _model_info(Path(args.model))
-    result = scan(args.data)
-    check_class_names(trained, result.class_names, allow_subset=True)
-    loaded = load_images(result, size=size, color=color, fit=fit)
-    # map the folder's class indices onto the model's (a folder may hold a subset of classes)
-    labels = np.array([trained.index(loaded.class_names[i]) for i in loaded.labels], dtype=int)
-    ev = evaluate(model, loaded.images, labels, trained, tta=args.tta)
+    predictor = Predictor.load(args.model)
+    ev, loaded = predictor.evaluate_folder(args.data, tta=args.tta or None, use_cache=not args.no_cache)
     print(loaded.report().splitlines()[0])
     print(ev.summary())
     print(ev.report())
     out = Path(args.out) if args.out else Path(args.model).parent / f"eval_{Path(args.data).name}"
     out.mkdir(parents=True, exist_ok=True)
-    metrics = {"data": str(args.data), "accuracy": ev.accuracy, "loss": ev.loss,
-               "class_names": trained, "confusion": ev.confusion.tolist(),
-               "worst_pairs": ev.worst_pairs_text(), "n": int(len(labels)),
-               "skipped": int(len(loaded.skipped))}
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    write_json(out / "metrics.json", {
+        "data": str(args.data), "accuracy": ev.accuracy, "loss": ev.loss, "class_names": ev.class_names,
+        "confusion": ev.confusion.tolist(), "worst_pairs": ev.worst_pairs_text(), "n": int(len(ev.y_true)),
+        "skipped": int(len(loaded.skipped))})
     ev.misclassified(loaded.paths).to_csv(out / "misclassified.csv", index=False)
     if not args.no_figures:
         from selib.plots import figures as plots
@@ -133,34 +144,24 @@ def _evaluate(args) -> int:
 
 
 def _predict(args) -> int:
-    import numpy as np
+    from selib.predictor import Predictor
 
-    from selib.analysis.evaluation import predict_proba
-    from selib.data.loading import decode_image
-
-    model, size, color, fit, names = _model_info(Path(args.model))
-    results, failed = [], 0
-    for path in args.images:
-        try:
-            img = decode_image(path, size=size, color=color, fit=fit)
-        except (ValueError, OSError) as exc:  # DecodeError is a ValueError
-            failed += 1
-            results.append({"image": path, "error": str(exc).splitlines()[0]})
-            continue
-        p = predict_proba(model, img[None], tta=args.tta)[0]
-        top = np.argsort(p)[::-1][: args.top_k]
-        results.append({"image": path, "top": [{"class": names[i], "probability": round(float(p[i]), 4)}
-                                               for i in top]})
+    if args.top_k < 1:
+        raise SelibError(f"--top-k must be at least 1, got {args.top_k}")
+    folders = [p for p in args.images if Path(p).is_dir()]
+    if folders:
+        raise SelibError(f"{folders[0]} is a folder: predict takes image files "
+                         "(`selib evaluate --data FOLDER` tests a whole folder)")
+    results = Predictor.load(args.model).predict_files(args.images, top_k=args.top_k,
+                                                       tta=args.tta or None)
     if args.json:
-        print(json.dumps(results, indent=2))
-    else:
-        for r in results:
-            if "error" in r:
-                print(f"{r['image']}: error: {r['error']}", file=sys.stderr)
-            else:
-                print(f"{r['image']}: " + ", ".join(f"{t['class']} {100 * t['probability']:.1f} %"
-                                                   for t in r["top"]))
-    return 1 if failed == len(args.images) else 0
+        print(json.dumps([r.to_dict() for r in results], indent=2))
+    for r in results:
+        if not r.ok:
+            print(f"selib: error: {r.image}: {r.error}", file=sys.stderr)
+        elif not args.json:
+            print(f"{r.image}: " + ", ".join(f"{c} {100 * p:.1f} %" for c, p in r.top))
+    return 0 if all(r.ok for r in results) else EXIT_SOME_FAILED
 
 
 def _run_series(args) -> int:
@@ -172,26 +173,76 @@ def _run_series(args) -> int:
 
 def _facts(args) -> int:
     """Print the parameter-count facts the tests check."""
-    from selib import count_se_params, se_param_count, se_resnet18, se_resnet50, seed_model
+    from selib import count_se_params, se_param_count, se_resnet18v2, se_resnet50, seed_model
 
-    seed = seed_model()
-    print(f"seed_model() at 473x473x1, 4 classes: {seed.count_params():,} parameters")
-    print(f"SE-ResNet-18 (preact) at 473x473x1:    {se_resnet18((473, 473, 1), 4).count_params():,}")
-    base = se_resnet50(style="v1", ratio=None).count_params()
-    print(f"ResNet-50 (v1, no SE):                 {base:,}")
+    print(f"seed_model() at 473x473x1, 4 classes: {seed_model().count_params():,} parameters")
+    print(f"SE-ResNet-18 (preact) at 473x473x1:    {se_resnet18v2((473, 473, 1), 4).count_params():,}")
+    print(f"ResNet-50 (v1, no SE):                 {se_resnet50(ratio=None).count_params():,}")
     for r in (2, 4, 8, 16, 32):
-        m = se_resnet50(style="v1", ratio=r)
+        m = se_resnet50(ratio=r)
         print(f"SE-ResNet-50 r={r:<2}: {m.count_params() / 1e6:6.2f} M "
               f"(SE {count_se_params(m):,}; formula "
               f"{se_param_count([(3, 256), (4, 512), (6, 1024), (3, 2048)], r):,})")
     return 0
 
 
+def _settings(args) -> int:
+    from selib.training.config import CHOICES, TrainConfig
+
+    for name, group in TrainConfig.fields().items():
+        choices = CHOICES.get(name)
+        extra = f"  ({', '.join('null' if c is None else str(c) for c in choices)})" if choices else ""
+        print(f"{group:8s} {name}{extra}")
+    return 0
+
+
 # ---------------------------------------------------------------------------------------------
+def _add_train(sub) -> None:
+    s = sub.add_parser("train", help="train a profile on a folder into a run directory")
+    s.add_argument("--data", required=True)
+    s.add_argument("--profile", default=None, help="ci | quick | cpu | seed | gpu | auto (default: $SELIB_PROFILE or auto)")
+    s.add_argument("--out", default=None, help="run directory (default runs/<profile>)")
+    s.add_argument("--epochs", type=int)
+    s.add_argument("--image-size", type=int)
+    s.add_argument("--batch-size", type=int)
+    s.add_argument("--lr", type=float)
+    s.add_argument("--seed", type=int)
+    s.add_argument("--color", choices=["grayscale", "rgb"])
+    s.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="any setting (`selib settings` lists them); the value is JSON")
+    s.add_argument("--overwrite", action="store_true", help="replace a run of another config or data in --out")
+    s.add_argument("--no-cache", action="store_true", help="decode every photo, ignore the image cache")
+    s.add_argument("--workers", default=None, metavar="HOST:PORT,...",
+                   help="multi-worker training: every worker's address, the same on every worker")
+    s.add_argument("--task-index", type=int, default=0, help="this worker's index in --workers")
+    s.add_argument("--verbose", default="auto", help="Keras progress: 0, 1, 2 or auto")
+    s.set_defaults(func=_train)
+
+
+def _add_use(sub) -> None:
+    s = sub.add_parser("evaluate", help="evaluate a saved model on a folder (class names must match)")
+    s.add_argument("--model", required=True, help="a run folder or its model.keras")
+    s.add_argument("--data", required=True)
+    s.add_argument("--out", default=None)
+    s.add_argument("--tta", action="store_true", help="average with the horizontally flipped image")
+    s.add_argument("--no-figures", action="store_true")
+    s.add_argument("--no-cache", action="store_true")
+    s.set_defaults(func=_evaluate)
+
+    s = sub.add_parser("predict", help="top-k classes for image files (exit 1 if some could not be read)")
+    s.add_argument("--model", required=True, help="a run folder or its model.keras")
+    s.add_argument("images", nargs="+")
+    s.add_argument("--top-k", type=int, default=3)
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--tta", action="store_true")
+    s.set_defaults(func=_predict)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="selib", description="Squeeze-and-Excitation networks: "
-                                "data, training, evaluation and the notebook series.")
-    sub = p.add_subparsers(dest="command", required=True)
+    p = _Parser(prog="selib", description="Squeeze-and-Excitation networks: data, training, "
+                "evaluation and the notebook series.")
+    p.add_argument("--debug", action="store_true", help="show the traceback of a user error too")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     s = sub.add_parser("synth", help="render the built-in procedural furniture dataset")
     s.add_argument("--out", default="data/synthchairs")
@@ -206,36 +257,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=_inspect)
 
-    s = sub.add_parser("train", help="train a profile on a folder into a run directory")
-    s.add_argument("--data", required=True)
-    s.add_argument("--profile", default=None, help="ci | quick | cpu | seed | gpu | auto (default: $SELIB_PROFILE or auto)")
-    s.add_argument("--out", default=None, help="run directory (default runs/<profile>)")
-    s.add_argument("--epochs", type=int)
-    s.add_argument("--image-size", type=int)
-    s.add_argument("--batch-size", type=int)
-    s.add_argument("--lr", type=float)
-    s.add_argument("--seed", type=int)
-    s.add_argument("--color", choices=["grayscale", "rgb"])
-    s.add_argument("--set", action="append", metavar="KEY=VALUE", help="any TrainConfig field (JSON value)")
-    s.add_argument("--tensorboard", action="store_true")
-    s.add_argument("--verbose", default="auto", help="Keras progress: 0, 1, 2 or auto")
-    s.set_defaults(func=_train)
+    s = sub.add_parser("cache", help="the decoded-image cache of a folder: `selib cache clear DATA`")
+    s.add_argument("action", choices=["clear"])
+    s.add_argument("data")
+    s.set_defaults(func=_cache)
 
-    s = sub.add_parser("evaluate", help="evaluate a saved model on a folder (class names must match)")
-    s.add_argument("--model", required=True)
-    s.add_argument("--data", required=True)
-    s.add_argument("--out", default=None)
-    s.add_argument("--tta", action="store_true", help="average with the horizontally flipped image")
-    s.add_argument("--no-figures", action="store_true")
-    s.set_defaults(func=_evaluate)
-
-    s = sub.add_parser("predict", help="top-k classes for image files")
-    s.add_argument("--model", required=True)
-    s.add_argument("images", nargs="+")
-    s.add_argument("--top-k", type=int, default=3)
-    s.add_argument("--json", action="store_true")
-    s.add_argument("--tta", action="store_true")
-    s.set_defaults(func=_predict)
+    _add_train(sub)
+    _add_use(sub)
 
     s = sub.add_parser("run-series", help="the main job: execute the notebook series into runs/series")
     s.add_argument("--only", default=None, help="comma-separated notebook numbers, e.g. 01,02 or 06")
@@ -248,6 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("facts", help="print the model parameter counts checked by the tests")
     s.set_defaults(func=_facts)
+    s = sub.add_parser("settings", help="list every training setting, its group and its choices")
+    s.set_defaults(func=_settings)
     return p
 
 
@@ -258,7 +288,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("selib: interrupted", file=sys.stderr)
         return 130
-    except (CLIError, ValueError, FileNotFoundError, NotADirectoryError, RuntimeError) as exc:
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"selib: error: {msg}", file=sys.stderr)
-        return 2
+    except (SelibError, OSError) as exc:
+        if args.debug:
+            raise
+        print(f"selib: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USER_ERROR
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and not isinstance(exc, SelibError) and exc.strerror:
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror}{where}"
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,20 +1,27 @@
-"""The main job: execute the notebook series in order and report where the results are.
+"""The main job: execute the notebook series in order, say what is happening, end with a table.
 
-Each notebook reads its parameters (profile, data folder, run folder) from environment
-variables in its first cell, so the same notebooks run in CI (``SELIB_PROFILE=ci``), on a
-laptop (``cpu``) and on a GPU, on the built-in dataset or on a user's own photos.
+Each notebook reads its parameters (profile, data folder) from environment variables in its
+first cell, so the same notebooks run in CI (``SELIB_PROFILE=ci``), on a laptop (``cpu``) and
+on a GPU, on the built-in dataset or on a user's own photos.
+
+While it runs, the terminal shows one line per section of a notebook (its Markdown headings)
+and, while a notebook trains, one line per epoch with the time left (the trainer writes them to
+the kernel's stderr when ``SELIB_PROGRESS=stderr``). Each notebook records its key result with
+:func:`record_result`; the run ends with a table of notebook, seconds and key result.
 """
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 
 from selib.paths import project_root
 
 MAIN_SERIES = ("01", "02", "03", "04", "05")
+RESULTS_ENV = "SELIB_RESULTS_DIR"
 
 
 def notebooks(only: str | None = None, root: Path | None = None) -> list[Path]:
@@ -28,6 +35,49 @@ def notebooks(only: str | None = None, root: Path | None = None) -> list[Path]:
     return [found[n] for n in wanted]
 
 
+def record_result(text: str, notebook: str | None = None) -> str:
+    """A notebook's key result, for the table at the end of ``make run`` (and returned, so a
+    cell can print it). Written only when the series runner asked for it."""
+    folder = os.environ.get(RESULTS_ENV)
+    if folder:
+        name = notebook or os.environ.get("SELIB_NOTEBOOK", "notebook")
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        (Path(folder) / f"{name}.txt").write_text(text.strip() + "\n")
+    return text
+
+
+def _heading(cell) -> str | None:
+    if cell.get("cell_type") != "markdown":
+        return None
+    for line in cell.get("source", "").splitlines():
+        if line.startswith("## "):
+            return line[3:].strip()
+    return None
+
+
+def _progress_hooks(nb, name: str):
+    """nbclient hooks printing one line per section heading of the notebook."""
+    headings = {i: h for i, c in enumerate(nb.cells) if (h := _heading(c))}
+    n_sections = max(1, len(headings))
+    done = {"k": 0}
+
+    def on_cell_start(cell, cell_index, **_):
+        # the heading is a Markdown cell; announce it when the first cell after it starts
+        prev = [h for i, h in headings.items() if i < cell_index]
+        if len(prev) > done["k"]:
+            done["k"] = len(prev)
+            print(f"  {name} [{done['k']}/{n_sections}] {prev[-1]}", flush=True)
+
+    return on_cell_start
+
+
+def _kernel_manager():
+    """A kernel over IPC where the OS has it: no "kernel over TCP without encryption" warning."""
+    from jupyter_client import KernelManager
+
+    return KernelManager(kernel_name="python3", transport="ipc" if os.name == "posix" else "tcp")
+
+
 def execute(nb_path: Path, out_dir: Path, env: dict[str, str], timeout: int = 3600) -> Path:
     """Run one notebook with nbclient (in its own folder, as JupyterLab would) and write the
     executed copy plus an HTML export to ``out_dir``."""
@@ -39,8 +89,10 @@ def execute(nb_path: Path, out_dir: Path, env: dict[str, str], timeout: int = 36
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
-        NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                       resources={"metadata": {"path": str(nb_path.parent)}}).execute()
+        client = NotebookClient(nb, timeout=timeout, km=_kernel_manager(),
+                                resources={"metadata": {"path": str(nb_path.parent)}})
+        client.on_cell_start = _progress_hooks(nb, nb_path.stem[:2])
+        client.execute()
     finally:
         for k, v in old.items():
             if v is None:
@@ -57,14 +109,18 @@ def execute(nb_path: Path, out_dir: Path, env: dict[str, str], timeout: int = 36
 
 def run_series(only: str | None = None, profile: str | None = None, data_dir: str | None = None,
                out: str | os.PathLike = "runs/series", keep_outputs: bool = False) -> int:
-    """Render the built-in dataset if needed, execute the notebooks, print where they are and
-    the final test accuracy. ``keep_outputs`` copies the executed notebooks back into
+    """Render the built-in dataset if needed, execute the notebooks, print what happens and a
+    table of the results. ``keep_outputs`` copies the executed notebooks back into
     ``notebooks/`` (how the committed outputs are made)."""
-    from selib.training.profiles import resolve_profile
+    from selib.training.profiles import profile_name
 
     root = project_root()
-    config = resolve_profile(profile)
-    env = {"SELIB_PROFILE": config.name, "SELIB_ROOT": str(root)}
+    name = profile_name(profile)
+    out_dir = (root / out) if not Path(out).is_absolute() else Path(out)
+    results = out_dir / "results"
+    shutil.rmtree(results, ignore_errors=True)
+    env = {"SELIB_PROFILE": name, "SELIB_ROOT": str(root), "SELIB_PROGRESS": "stderr",
+           RESULTS_ENV: str(results), "PYTHONWARNINGS": "ignore::DeprecationWarning"}
     if data_dir:
         env["SELIB_DATA_DIR"] = str(Path(data_dir).resolve())
     else:
@@ -72,21 +128,31 @@ def run_series(only: str | None = None, profile: str | None = None, data_dir: st
 
         t = time.perf_counter()
         path = ensure_builtin(root / "data")
-        print(f"built-in dataset: {path} ({time.perf_counter() - t:.0f} s)", flush=True)
-    out_dir = (root / out) if not Path(out).is_absolute() else Path(out)
-    t0 = time.perf_counter()
+        print(f"built-in dataset: {path.relative_to(root)} ({time.perf_counter() - t:.0f} s)", flush=True)
+    rows, t0 = [], time.perf_counter()
     for nb in notebooks(only, root):
         t = time.perf_counter()
-        print(f"running {nb.name} (profile {config.name}) ...", flush=True)
-        done = execute(nb, out_dir, env)
-        print(f"  -> {done} and .html ({time.perf_counter() - t:.0f} s)", flush=True)
+        print(f"running {nb.name} (profile {name}) ...", flush=True)
+        done = execute(nb, out_dir, {**env, "SELIB_NOTEBOOK": nb.stem[:2]})
+        rows.append((nb.stem, time.perf_counter() - t))
         if keep_outputs:
             shutil.copyfile(done, nb)
-    print(f"series done in {(time.perf_counter() - t0) / 60:.1f} min; executed notebooks in {out_dir}/")
-    metrics = root / "runs" / config.name / "metrics.json"
-    if metrics.exists():
-        m = json.loads(metrics.read_text())
-        if "test_accuracy" in m:
-            print(f"final test accuracy ({config.name} profile, run {metrics.parent}): "
-                  f"{100 * m['test_accuracy']:.2f} %")
+    _print_table(rows, results, out_dir, root, time.perf_counter() - t0)
     return 0
+
+
+def _print_table(rows, results: Path, out_dir: Path, root: Path, total: float) -> None:
+    def rel(p: Path) -> str:
+        try:
+            return str(p.relative_to(root))
+        except ValueError:
+            return str(p)
+
+    width = max(len(r[0]) for r in rows) if rows else 10
+    print(f"\nseries done in {total / 60:.1f} min; executed notebooks and HTML in {rel(out_dir)}/")
+    print(f"{'notebook':<{width}}  {'seconds':>7}  key result")
+    for stem, secs in rows:
+        path = results / f"{stem[:2]}.txt"
+        key = path.read_text().strip().splitlines()[0] if path.exists() else ""
+        print(f"{stem:<{width}}  {secs:7.0f}  {key}")
+    sys.stdout.flush()

@@ -177,15 +177,11 @@ def test_verdict_words():
 def _se_wiring(model):
     """SE layer name -> (layers feeding it, layers it feeds, channels it gates)."""
     from selib.layers.squeeze_excite import se_layers
+    from wiring import wiring
 
-    out = {}
-    for layer in se_layers(model):
-        src = [t._keras_history.operation.name for t in layer._inbound_nodes[0].input_tensors]
-        dst = [l.name for l in model.layers
-               if any(t._keras_history.operation.name == layer.name
-                      for n in l._inbound_nodes for t in n.input_tensors)]
-        out[layer.name] = (src, dst, layer.channels, tuple(layer.w1.shape))
-    return out
+    ses = se_layers(model)
+    edges = wiring(model, [layer.name for layer in ses])
+    return {layer.name: (*edges[layer.name], layer.channels, tuple(layer.w1.shape)) for layer in ses}
 
 
 def test_placement_study_puts_se_where_it_says():

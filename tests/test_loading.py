@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 from PIL import Image, ImageOps
 
-from selib.data import loading
-from selib.data.loading import DecodeError, LoadedImages, decode_image, load_images
+from selib.data import decoding, headers, image_cache
+from selib.data.loading import DecodeError, LoadedImages, clear_cache, decode_image, load_images
 from selib.data.scanning import DataFolderWarning, scan
 
 
@@ -128,7 +128,7 @@ def test_progress_false_is_silent(folder, capsys):
 
 # ---------------------------------------------------------------- reduced decode
 def test_reduction_factor():
-    red = loading._reduction
+    red = decoding._reduction
     assert red(4000, 3000, 473, 473, "squash") == 4
     assert red(4000, 3000, 128, 128, "squash") == 8
     assert red(1500, 1500, 473, 473, "squash") == 2
@@ -142,7 +142,7 @@ def test_big_jpeg_uses_reduced_decode_and_matches_full(tmp_path, monkeypatch):
     cv2.imwrite(str(p), smooth(1200, 1600), [cv2.IMWRITE_JPEG_QUALITY, 95])
     flags = []
     real = cv2.imdecode
-    monkeypatch.setattr(loading.cv2, "imdecode", lambda b, f: flags.append(f) or real(b, f))
+    monkeypatch.setattr(decoding.cv2, "imdecode", lambda b, f: flags.append(f) or real(b, f))
     out = decode_image(p, 100)[..., 0]
     assert flags and flags[0] & ~cv2.IMREAD_IGNORE_ORIENTATION == cv2.IMREAD_REDUCED_GRAYSCALE_8
     reference = cv2.resize(cv2.imread(str(p), cv2.IMREAD_GRAYSCALE), (100, 100),
@@ -193,22 +193,33 @@ def test_truncated_jpeg(folder, progressive):
     data = good.read_bytes()
     (folder / "sofa" / "truncated.jpg").write_bytes(data[: len(data) * 3 // 4])
     r = quiet_scan(folder)
-    assert len(r.ok) == 8  # the header is fine, so the scan cannot know
+    assert len(r.ok) == 7  # the header is fine, but the scan checks the end marker too
     li = load_images(r, size=16, use_cache=False)
     assert len(li) == 7 and li.n_seen == r.n_seen
     assert li.skipped["rel_path"].tolist() == ["sofa/truncated.jpg"]
-    assert "truncated" in li.skipped["reason"].iloc[0]
+    assert li.skipped["reason"].iloc[0].startswith("truncated JPEG")
     with pytest.raises(DecodeError, match="truncated"):
         decode_image(folder / "sofa" / "truncated.jpg")
+
+
+def test_truncated_after_the_scan_is_still_caught_by_the_decoder(folder):
+    """A stale scan table (file cut after it) still cannot sneak a grey-bottomed image in."""
+    r = quiet_scan(folder)
+    p = folder / "sofa" / "0.jpg"
+    save(p, smooth(200, 300), quality=90)
+    p.write_bytes(p.read_bytes()[:-600])
+    li = load_images(r, size=16, use_cache=False)
+    assert len(li) == 5 and li.n_seen == r.n_seen
+    assert li.skipped["reason"].iloc[0].startswith("truncated JPEG")
 
 
 def test_truncation_check_itself():
     """Independent of OpenCV's version (4.x decodes truncated JPEGs with a grey bottom)."""
     data = cv2.imencode(".jpg", smooth(64, 64))[1].tobytes()
-    assert not loading._jpeg_truncated(data)
-    assert not loading._jpeg_truncated(data + b"\0" * 100 + b"ftypmp42" * 50)  # motion photo
-    assert loading._jpeg_truncated(data[:-2])
-    assert loading._jpeg_truncated(data[: len(data) // 2])
+    assert not headers.jpeg_truncated(data)
+    assert not headers.jpeg_truncated(data + b"\0" * 100 + b"ftypmp42" * 50)  # motion photo
+    assert headers.jpeg_truncated(data[:-2])
+    assert headers.jpeg_truncated(data[: len(data) // 2])
 
 
 def test_data_after_end_of_image_still_loads(tmp_path):
@@ -421,14 +432,24 @@ def test_cache_invalidated_by_options(folder, change):
     assert len(list((folder / ".cache").glob("*.npy"))) == (1 if same else 2)
 
 
+def _broken_png(path: Path) -> Path:
+    """A PNG whose header is fine but whose pixel data is garbage: only a decode finds out."""
+    data = bytearray(cv2.imencode(".png", smooth(40, 60))[1].tobytes())
+    at = data.find(b"IDAT") + 40
+    data[at:at + 200] = bytes(200)
+    path.write_bytes(bytes(data))
+    return path
+
+
 def test_cache_keeps_load_time_failures(folder):
-    data = cv2.imencode(".jpg", smooth(200, 300))[1].tobytes()
-    (folder / "chair" / "cut.jpg").write_bytes(data[:-400])
-    first = load_images(quiet_scan(folder), size=16)
+    _broken_png(folder / "chair" / "broken.png")
+    r = quiet_scan(folder)
+    assert len(r.ok) == 7  # the scan reads headers only: it cannot know
+    first = load_images(r, size=16)
     again = load_images(quiet_scan(folder), size=16)
     assert again.from_cache and len(again) == len(first) == 6
     assert again.skipped["reason"].tolist() == first.skipped["reason"].tolist()
-    assert "truncated" in again.skipped["reason"].iloc[0]
+    assert "cannot decode" in again.skipped["reason"].iloc[0]
 
 
 @pytest.mark.parametrize("part", ["npz", "npy"])
@@ -479,6 +500,121 @@ def test_use_cache_false_writes_nothing(folder, tmp_path_factory):
     where = tmp_path_factory.mktemp("cache")
     load_images(quiet_scan(folder), size=16, cache_dir=where, use_cache=False)
     assert not list(where.iterdir()) and not (folder / ".cache").exists()
+
+
+# ---------------------------------------------------------------- the cache checks itself (issue 15 A)
+def _only(folder: Path, ext: str) -> Path:
+    (path,) = (folder / ".cache").glob(f"*.{ext}")
+    return path
+
+
+def test_same_length_corruption_of_cached_images_is_rebuilt(folder):
+    first = load_images(quiet_scan(folder), size=16)
+    npy = _only(folder, "npy")
+    data = bytearray(npy.read_bytes())
+    data[-500:-400] = bytes(100)  # a stray write: same length, valid header, wrong pixels
+    npy.write_bytes(bytes(data))
+    with pytest.warns(UserWarning, match="unreadable cache .*checksum"):
+        li = load_images(quiet_scan(folder), size=16)
+    assert not li.from_cache and np.array_equal(li.images, first.images)
+    again = load_images(quiet_scan(folder), size=16)  # rebuilt, and trusted again
+    assert again.from_cache and np.array_equal(again.images, first.images)
+
+
+def test_cached_array_of_another_shape_is_not_served(folder):
+    load_images(quiet_scan(folder), size=17)
+    (other,) = (folder / ".cache").glob("*17x17*.npy")
+    saved = np.load(other)
+    load_images(quiet_scan(folder), size=16)
+    np.save(_only_16(folder), saved)  # a 17x17 array where the 16x16 one should be
+    with pytest.warns(UserWarning, match=r"unreadable cache .*\(6, 17, 17, 1\) uint8, expected \(6, 16, 16, 1\)"):
+        li = load_images(quiet_scan(folder), size=16)
+    assert not li.from_cache and li.images.shape == (6, 16, 16, 1)
+
+
+def _only_16(folder: Path) -> Path:
+    (path,) = (folder / ".cache").glob("*16x16*.npy")
+    return path
+
+
+def test_damaged_labels_in_the_npz_are_caught(folder):
+    load_images(quiet_scan(folder), size=16)
+    npz = _only(folder, "npz")
+    data = bytearray(npz.read_bytes())
+    labels = np.array([0, 0, 1, 1, 2, 2], np.int64).tobytes()
+    at = data.find(labels)
+    assert at > 0
+    data[at + 8] = 2  # the second label flips from bench to sofa
+    npz.write_bytes(bytes(data))
+    with pytest.warns(UserWarning, match="unreadable cache .*CRC"):
+        li = load_images(quiet_scan(folder), size=16)
+    assert not li.from_cache and li.labels.tolist() == [0, 0, 1, 1, 2, 2]
+
+
+def test_cache_key_sees_a_same_size_rewrite_with_its_mtime_restored(folder):
+    """``cp -p``-style: new pixels, same byte count, old mtime; the ctime still changes."""
+    first = load_images(quiet_scan(folder), size=16)
+    p = folder / "chair" / "0.jpg"
+    st, data = p.stat(), bytearray(p.read_bytes())
+    at = data.find(b"\xff\xdb") + 5  # the first quantisation table: doubling it changes
+    data[at:at + 64] = bytes(min(2 * v, 255) for v in data[at:at + 64])  # every pixel
+    p.write_bytes(bytes(data))
+    os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (p.stat().st_size, p.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+    li = load_images(quiet_scan(folder), size=16)
+    assert not li.from_cache
+    assert not np.array_equal(li.images[2], first.images[2])
+
+
+def test_clear_cache_removes_only_selib_cache_files(folder, tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg")))
+    load_images(quiet_scan(folder), size=16)
+    load_images(quiet_scan(folder), size=8)
+    (folder / ".cache" / "notes.txt").write_text("mine")
+    assert clear_cache(folder) == 4
+    assert [p.name for p in (folder / ".cache").iterdir()] == ["notes.txt"]
+    assert not load_images(quiet_scan(folder), size=16).from_cache
+    assert clear_cache(folder / ".cache") == 2  # a cache folder itself works too
+    (folder / ".cache" / "notes.txt").unlink()
+    load_images(quiet_scan(folder), size=16)
+    assert clear_cache(str(folder)) == 2 and not (folder / ".cache").exists()  # empty: removed
+    assert clear_cache(folder) == 0 and clear_cache(folder / "nope") == 0
+    assert len(list(folder.rglob("*.jpg"))) == 6  # the photos are untouched
+
+
+def test_clear_cache_finds_the_per_user_cache_of_a_read_only_folder(folder, tmp_path_factory,
+                                                                   monkeypatch):
+    home = tmp_path_factory.mktemp("xdg")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home))
+    mode = folder.stat().st_mode
+    folder.chmod(0o555)
+    try:
+        load_images(quiet_scan(folder), size=16)
+        assert clear_cache(folder) == 2
+    finally:
+        folder.chmod(mode)
+    assert not list((home / "selib").rglob("*.np[yz]"))
+
+
+def test_decode_and_load_never_open_a_fifo(folder):
+    import threading
+
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs here")
+    r = quiet_scan(folder)
+    p = folder / "chair" / "0.jpg"
+    p.unlink()
+    os.mkfifo(p)  # swapped in after the scan: the table still says ok
+    out = {}
+    t = threading.Thread(target=lambda: out.update(
+        li=load_images(r, size=8, use_cache=False)), daemon=True)
+    t.start()
+    t.join(20)
+    assert not t.is_alive(), "load_images hung on a FIFO"
+    assert "not a regular file" in out["li"].skipped["reason"].iloc[0]
+    assert len(out["li"]) + len(out["li"].skipped) == r.n_seen
+    with pytest.raises(DecodeError, match="named pipe"):
+        decode_image(p)
 
 
 # ---------------------------------------------------------------- real photos (optional)

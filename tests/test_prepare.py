@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from selib.data.splits import Split, one_hot, split, to_float
+from selib.data.splits import Split, min_per_class, one_hot, split, to_float
+from selib.errors import SelibError, SplitError
 from selib.data.feeding import augmentation, make_dataset
 
 
@@ -71,6 +72,93 @@ def test_split_accepts_one_hot_labels_and_no_test():
     assert s.x_test is None and len(s.x_train) == 75 and len(s.x_val) == 25
     with pytest.raises(ValueError):
         split(x, y[:-1])
+
+
+def test_single_class_is_refused_with_its_count():
+    x, y = data((40,))
+    with pytest.raises(SplitError, match=r"^need at least 2 classes to train a classifier, "
+                                         r"found 1: chair 40$") as e:
+        split(x, y, class_names=["chair"])
+    assert isinstance(e.value, ValueError) and isinstance(e.value, SelibError)
+    with pytest.raises(SplitError, match="found 1: class 0 40"):
+        split(x, y, test_size=None)  # even with nothing to split: it is not a classifier
+
+
+def test_too_small_class_is_named_with_every_count():
+    x, y = data((3, 40))
+    msg = ("cannot split 3 images of 'bench' (needs at least 5 per class for a stratified "
+           "20 % test split and 25 % validation split): classes bench 3, chair 40")
+    with pytest.raises(SplitError) as e:
+        split(x, y, test_size=0.2, val_size=0.25, class_names=["bench", "chair"])
+    assert str(e.value) == msg
+    x, y = data((3, 40, 1))
+    with pytest.raises(SplitError, match=r"cannot split 3 images of 'class 0' and 1 of "
+                                         r"'class 2' \(needs at least 5 per class for a "
+                                         r"stratified 20 % test split\): classes class 0 3, "
+                                         r"class 1 40, class 2 1$"):
+        split(x, y)
+
+
+def test_split_is_checked_before_scikit_learn_runs(monkeypatch):
+    import sklearn.model_selection
+
+    def boom(*a, **k):
+        raise AssertionError("scikit-learn should not have been called")
+
+    monkeypatch.setattr(sklearn.model_selection, "train_test_split", boom)
+    x, y = data((1, 40))
+    with pytest.raises(SplitError, match="cannot split 1 images of 'class 0'"):
+        split(x, y)
+
+
+def test_named_class_without_images_is_reported():
+    x, y = data((40, 30))
+    with pytest.raises(SplitError, match="0 images of 'stool'.*chair 40, sofa 30, stool 0"):
+        split(x, y, class_names=["chair", "sofa", "stool"])
+
+
+@pytest.mark.parametrize("test_size, val_size, need", [
+    (0.2, None, 5), (0.2, 0.25, 5), (0.5, None, 2), (0.5, 0.5, 6), (0.1, None, 10),
+    (0.3, 0.2, 8), (None, 0.25, 4), (10, None, 5), (0.2, 9, 5)])
+def test_smallest_splittable_class_is_exact(test_size, val_size, need):
+    """A class with exactly the minimum splits (and reaches the test part); one fewer fails."""
+    x, y = data((40, need))
+    s = split(x, y, test_size=test_size, val_size=val_size)
+    parts = [p for p, asked in ((s.test_idx, test_size), (s.val_idx, val_size)) if asked]
+    assert all(1 in y[p] for p in parts[:1]) and 1 in y[s.train_idx]
+    x, y = data((40, need - 1))
+    with pytest.raises(SplitError, match=f"needs at least {need} per class"):
+        split(x, y, test_size=test_size, val_size=val_size)
+
+
+@pytest.mark.parametrize("test_size, val_size", [(0.2, 0.25), (0.5, 0.5), (0.3, 0.2), (0.1, 0.1)])
+def test_minimum_is_enough_for_scikit_learn_whatever_the_mix(test_size, val_size):
+    from fractions import Fraction
+
+    need = min_per_class(Fraction(str(test_size)), Fraction(str(val_size)))
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        counts = [need] + rng.integers(need, 4 * need + 30, rng.integers(1, 6)).tolist()
+        x, y = data(tuple(counts))
+        s = split(x, y, test_size=test_size, val_size=val_size, seed=int(rng.integers(1000)))
+        assert len(s.train_idx) + len(s.val_idx) + len(s.test_idx) == sum(counts)
+        assert 0 in y[s.test_idx] and 0 in y[s.train_idx]
+
+
+@pytest.mark.parametrize("bad", [dict(test_size=1.5), dict(test_size=100), dict(test_size=-3),
+                                 dict(val_size=1.0)])
+def test_impossible_sizes_are_one_line_split_errors(bad):
+    x, y = data()
+    with pytest.raises(SplitError, match="split of|must be a share"):
+        split(x, y, **bad)
+
+
+def test_unstratified_split_skips_the_per_class_minimum():
+    x, y = data((40, 1))
+    s = split(x, y, stratify=False)
+    assert len(s.test_idx) == 9
+    with pytest.raises(SplitError, match="need at least 2 classes"):
+        split(*data((40,)), stratify=False)
 
 
 @pytest.mark.parametrize("strength", ["light", "medium", "strong"])

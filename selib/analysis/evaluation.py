@@ -1,4 +1,8 @@
-"""Evaluation: accuracy, confusion, the seed report's worst pairs, errors, excitations, Grad-CAM."""
+"""Evaluation: accuracy, confusion, the seed report's worst pairs, the errors — on any backend.
+
+selib's models take raw uint8 images (their preprocessing is inside), so evaluating is
+``model.predict`` on the uint8 array, batched, with an optional horizontal-flip average.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,17 +11,12 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from selib._quiet import import_tensorflow_quietly
+import keras
 
-tf = import_tensorflow_quietly()
-import keras  # noqa: E402
+from selib.errors import ClassMismatchError, ModelFileError
 
-from selib.data.splits import to_float  # noqa: E402
-from selib.layers.squeeze_excite import se_layers  # noqa: E402
-
-
-class ClassMismatchError(ValueError):
-    """A model evaluated on a folder whose class names differ from the ones it was trained on."""
+__all__ = ["Evaluation", "ClassMismatchError", "predict_proba", "evaluate", "check_class_names",
+           "binomial_interval"]
 
 
 @dataclass
@@ -78,25 +77,21 @@ class Evaluation:
                 f"Worst confusions: {self.worst_pairs_text()}")
 
 
-def _as_float(x: np.ndarray) -> np.ndarray:
-    """uint8 images to the model's [0, 1] floats; anything else is taken as already scaled."""
-    x = np.asarray(x)
-    return to_float(x) if x.dtype == np.uint8 else x
-
-
 def predict_proba(model: keras.Model, x: np.ndarray, batch_size: int = 64, tta: bool = False) -> np.ndarray:
-    """Class probabilities for uint8 (or already scaled float) images; ``tta`` averages the
-    prediction with that of the horizontally flipped image (a chair mirrored is still a chair)."""
-    probs = []
-    for i in range(0, len(x), batch_size):
-        xb = _as_float(x[i:i + batch_size])
-        p = np.asarray(model(xb, training=False), dtype=np.float64)
-        if tta:
-            p = 0.5 * (p + np.asarray(model(xb[:, :, ::-1, :], training=False), dtype=np.float64))
-        probs.append(p)
-    if not probs:
+    """Class probabilities for uint8 images; ``tta`` averages the prediction with that of the
+    horizontally flipped image (a chair mirrored is still a chair). A model that outputs NaN
+    or infinity is an error, never a "sofa nan %" answer."""
+    x = np.asarray(x)
+    if not len(x):
         return np.zeros((0, int(model.output_shape[-1])))
-    return np.concatenate(probs)
+    p = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64)
+    if tta:
+        p = 0.5 * (p + np.asarray(model.predict(x[:, :, ::-1], batch_size=batch_size, verbose=0),
+                                  dtype=np.float64))
+    if not np.isfinite(p).all():
+        raise ModelFileError("the model outputs NaN or infinite probabilities: its weights are not "
+                             "finite (a diverged training run); retrain with a lower learning rate")
+    return p
 
 
 def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray, class_names: Sequence[str],
@@ -127,83 +122,15 @@ def check_class_names(trained: Sequence[str], found: Sequence[str], allow_subset
                                  f"but the folder has {list(found)}{extra}")
 
 
-# ---------------------------------------------------------------------------------------------
-# Excitations (the paper's Fig. 6/7) and Grad-CAM.
-# ---------------------------------------------------------------------------------------------
-def excitation_stats(model: keras.Model, x: np.ndarray, y: np.ndarray, class_names: Sequence[str],
-                     batch_size: int = 64) -> pd.DataFrame:
-    """Mean and std of every SE block's channel gates per class (long format).
+def binomial_interval(accuracy: float, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """The Wilson score interval of an accuracy measured on ``n`` images (as fractions).
 
-    Columns: block (SE layer name), depth (0..n-1 in graph order), class, channel, mean, std.
-    The paper's finding: early blocks excite the same channels for every class
-    (class-agnostic), late blocks become class-specific.
+    One test image is ``1/n`` of the accuracy; the interval says how far the measured accuracy
+    may be from the model's true one from the test set's size alone.
     """
-    y = np.asarray(y)
-    y = y.argmax(axis=1) if y.ndim == 2 else y.astype(int)
-    layers_ = se_layers(model)
-    if not layers_:
-        raise ValueError("the model has no SqueezeExcite layers")
-    probe = keras.Model(model.input, [layer.input for layer in layers_])
-    gates: list[list[np.ndarray]] = [[] for _ in layers_]
-    for i in range(0, len(x), batch_size):
-        feats = probe(_as_float(x[i:i + batch_size]), training=False)
-        feats = feats if isinstance(feats, (list, tuple)) else [feats]
-        for k, (layer, f) in enumerate(zip(layers_, feats)):
-            gates[k].append(np.asarray(layer.excite(f), dtype=np.float64))
-    rows = []
-    for depth, (layer, g) in enumerate(zip(layers_, gates)):
-        g = np.concatenate(g)
-        for c, name in enumerate(class_names):
-            sel = g[y == c]
-            if not len(sel):
-                continue
-            mean, std = sel.mean(axis=0), sel.std(axis=0)
-            rows.append(pd.DataFrame({"block": layer.name, "depth": depth, "class": name,
-                                      "channel": np.arange(g.shape[1]), "mean": mean, "std": std}))
-    return pd.concat(rows, ignore_index=True)
+    from scipy.stats import binomtest
 
-
-def class_specificity(stats: pd.DataFrame) -> pd.DataFrame:
-    """Per SE block: how much the mean gates differ between classes.
-
-    ``spread`` is the std over classes of the per-class mean gate, averaged over channels,
-    relative to the mean gate — near 0 means class-agnostic, larger means class-specific.
-    """
-    rows = []
-    for (depth, block), g in stats.groupby(["depth", "block"], sort=True):
-        table = g.pivot(index="channel", columns="class", values="mean")
-        spread = float((table.std(axis=1) / (table.mean(axis=1).abs() + 1e-8)).mean())
-        rows.append({"depth": depth, "block": block, "channels": len(table), "spread": spread})
-    return pd.DataFrame(rows)
-
-
-def last_conv_layer(model: keras.Model) -> str:
-    """Name of the last layer with a 4-D output before global pooling (Grad-CAM's target)."""
-    for layer in reversed(model.layers):
-        shape = getattr(layer, "output", None)
-        if shape is not None and len(layer.output.shape) == 4:
-            return layer.name
-    raise ValueError("no 4-D feature map found for Grad-CAM")
-
-
-def grad_cam(model: keras.Model, x: np.ndarray, class_index: Sequence[int] | None = None,
-             layer_name: str | None = None) -> np.ndarray:
-    """Grad-CAM heat maps (N, H, W) in [0, 1] at the input resolution.
-
-    Gradients of the chosen class's logit (pre-softmax, so saturation does not flatten them)
-    with respect to the last feature map, averaged spatially to weight its channels.
-    """
-    layer_name = layer_name or last_conv_layer(model)
-    logits_layer = model.get_layer("logits") if "logits" in [l.name for l in model.layers] else model.layers[-1]
-    grad_model = keras.Model(model.input, [model.get_layer(layer_name).output, logits_layer.output])
-    xb = tf.convert_to_tensor(_as_float(x))
-    with tf.GradientTape() as tape:
-        fmap, logits = grad_model(xb, training=False)
-        idx = tf.argmax(logits, axis=1) if class_index is None else tf.constant(list(class_index))
-        chosen = tf.gather(logits, tf.cast(idx, tf.int32), axis=1, batch_dims=1)
-    grads = tape.gradient(chosen, fmap)
-    weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
-    cam = tf.nn.relu(tf.reduce_sum(weights * fmap, axis=-1))
-    cam = cam / (tf.reduce_max(cam, axis=(1, 2), keepdims=True) + 1e-8)
-    cam = tf.image.resize(cam[..., None], tuple(np.asarray(x).shape[1:3]))[..., 0]
-    return cam.numpy()
+    if n <= 0:
+        return float("nan"), float("nan")
+    ci = binomtest(int(round(accuracy * n)), n).proportion_ci(confidence, method="wilson")
+    return float(ci.low), float(ci.high)

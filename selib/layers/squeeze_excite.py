@@ -13,7 +13,7 @@ notebooks compute each step by hand and compare with the layer); models use
 """
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 import keras
 import numpy as np
@@ -80,8 +80,11 @@ class SqueezeExcite(keras.layers.Layer):
     """Squeeze-and-Excitation as one Keras layer: ``x * gate(W2 · ReLU(W1 · pool(x)))``.
 
     Args:
-        ratio: reduction ratio ``r``; the bottleneck has ``max(1, C // r)`` units. The paper's
-            default (and the seed report's) is 16.
+        ratio: reduction ratio ``r``; the bottleneck has ``max(min_units, C // r)`` units
+            (:func:`se_units`). The paper's default (and the seed report's) is 16.
+        min_units: the narrowest bottleneck allowed, so thin layers never get a 1- or 2-unit
+            excitation (timm's ``rd_divisor`` serves the same purpose). The default 1 keeps the
+            paper's ``C // r`` everywhere it is at least 1, so every count in the paper holds.
         use_bias: the seed code and the paper's parameter formula ``(2/r)·Σ N_s·C_s²`` have no
             biases in the two fully connected layers, hence ``False`` by default.
         gate: excitation non-linearity — ``sigmoid`` (paper), or ``relu``/``tanh`` (Table 12).
@@ -102,11 +105,14 @@ class SqueezeExcite(keras.layers.Layer):
         gate: str = "sigmoid",
         squeeze: str = "avg",
         kernel_initializer: str = "he_normal",
+        min_units: int = 1,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
         if int(ratio) < 1:
             raise ValueError(f"ratio must be >= 1, got {ratio}")
+        if int(min_units) < 1:
+            raise ValueError(f"min_units must be >= 1, got {min_units}")
         if gate not in _GATES:
             raise ValueError(f"gate must be one of {_GATES}, got {gate!r}")
         if squeeze not in _SQUEEZES:
@@ -115,6 +121,7 @@ class SqueezeExcite(keras.layers.Layer):
         self.use_bias = bool(use_bias)
         self.gate = gate
         self.squeeze = squeeze
+        self.min_units = int(min_units)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
 
     def build(self, input_shape: Sequence[int | None]) -> None:
@@ -122,7 +129,7 @@ class SqueezeExcite(keras.layers.Layer):
         if channels is None:
             raise ValueError("SqueezeExcite needs a known channel dimension (input_shape[-1]).")
         self.channels = int(channels)
-        self.units = max(1, self.channels // self.ratio)
+        self.units = se_units(self.channels, self.ratio, self.min_units)
         self.w1 = self.add_weight(name="w1", shape=(self.channels, self.units),
                                   initializer=self.kernel_initializer)
         self.w2 = self.add_weight(name="w2", shape=(self.units, self.channels),
@@ -159,6 +166,12 @@ class SqueezeExcite(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         return input_shape
 
+    def multiply_adds(self, input_shape: Sequence[int | None]) -> int:
+        """Multiply-adds per image for an input of ``input_shape`` (what ``count_flops`` adds)."""
+        h, w, c = (int(d) if d is not None else 1 for d in tuple(input_shape)[-3:])
+        return se_cost(c, self.ratio, min_units=self.min_units, use_bias=self.use_bias,
+                       height=h, width=w).macs
+
     def get_config(self) -> dict:
         config = super().get_config()
         config.update(
@@ -166,28 +179,57 @@ class SqueezeExcite(keras.layers.Layer):
             use_bias=self.use_bias,
             gate=self.gate,
             squeeze=self.squeeze,
+            min_units=self.min_units,
             kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
         )
         return config
 
 
 # --------------------------------------------------------------------------------------------
-# Parameter counting.
+# The cost of an SE block: the one place the formula lives (the layer, se_param_count,
+# selib.models.flops and selib.models.tables all call these).
 # --------------------------------------------------------------------------------------------
-def se_param_count(stages: Iterable[tuple[int, int]], ratio: int = 16, use_bias: bool = False) -> int:
+def se_units(channels: int, ratio: int, min_units: int = 1) -> int:
+    """Bottleneck width of an SE block: ``max(min_units, C // r)``.
+
+    ``C // r`` is the paper's ``C/r``; ``min_units`` keeps thin layers from a degenerate 1- or
+    2-unit excitation (the default 1 only guards against 0)."""
+    return max(int(min_units), int(channels) // int(ratio))
+
+
+class SECost(NamedTuple):
+    """Parameters and multiply-adds (per image) of one SE block."""
+
+    params: int
+    macs: int
+
+
+def se_cost(channels: int, ratio: int, *, min_units: int = 1, use_bias: bool = False,
+            height: int = 1, width: int = 1) -> SECost:
+    """Parameters and multiply-adds of one SE block on an ``height × width × channels`` map.
+
+    Parameters: the two fully connected layers, ``2 · C · C/r`` (plus ``C/r + C`` biases with
+    ``use_bias``). Multiply-adds: the same two layers, plus ``H·W·C`` adds for the pooling and
+    ``H·W·C`` multiplies for the scaling — the paper's +0.26 % for SE-ResNet-50 includes them all.
+    """
+    c = int(channels)
+    units = se_units(c, ratio, min_units)
+    fc = 2 * c * units
+    return SECost(params=fc + ((units + c) if use_bias else 0),
+                  macs=fc + 2 * int(height) * int(width) * c)
+
+
+def se_param_count(stages: Iterable[tuple[int, int]], ratio: int = 16, use_bias: bool = False,
+                   min_units: int = 1) -> int:
     """The paper's extra-parameter formula ``(2/r) · Σ_s N_s · C_s²`` (Sec. 4, model and computational complexity).
 
     ``stages`` is ``[(N_1, C_1), (N_2, C_2), …]``: blocks per stage and the channels each SE
-    block sees. Computed with the bottleneck width ``C // r`` that the layer actually uses, so
-    it is exact (it equals the formula when ``r`` divides ``C``). ``use_bias`` adds ``C/r + C``
-    per block, which the formula leaves out.
+    block sees. Computed with the bottleneck width :func:`se_units` that the layer actually
+    uses, so it is exact (it equals the formula when ``r`` divides ``C`` and ``C/r ≥ min_units``).
+    ``use_bias`` adds ``C/r + C`` per block, which the formula leaves out.
     """
-    total = 0
-    for n_blocks, channels in stages:
-        units = max(1, int(channels) // int(ratio))
-        per_block = 2 * int(channels) * units + ((units + int(channels)) if use_bias else 0)
-        total += int(n_blocks) * per_block
-    return total
+    return sum(int(n_blocks) * se_cost(channels, ratio, min_units=min_units, use_bias=use_bias).params
+               for n_blocks, channels in stages)
 
 
 def _walk_layers(layer: keras.layers.Layer):

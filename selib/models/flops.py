@@ -11,8 +11,6 @@ from dataclasses import dataclass
 
 import keras
 
-from selib.layers.squeeze_excite import SqueezeExcite
-
 
 @dataclass(frozen=True)
 class FlopCount:
@@ -20,7 +18,7 @@ class FlopCount:
 
     conv: int
     dense: int
-    se: int
+    se: int  # the attention layers (SE, ECA, …)
 
     @property
     def macs(self) -> int:
@@ -37,10 +35,14 @@ def _shape(t) -> tuple:
 
 
 def count_flops(model: keras.Model) -> FlopCount:
-    """Count MACs of Conv2D, DepthwiseConv2D, Dense and SqueezeExcite layers for one image.
+    """Count MACs of Conv2D, DepthwiseConv2D, Dense and attention layers for one image.
 
-    SE counts its two FC layers plus the pooling (H·W·C adds) and the scaling (H·W·C
-    multiplies) — the paper's +0.26 % for SE-ResNet-50 includes all of them.
+    An attention layer counts what its ``multiply_adds(input_shape)`` says: for
+    :class:`~selib.layers.squeeze_excite.SqueezeExcite` that is
+    :func:`~selib.layers.squeeze_excite.se_cost` — its two FC layers plus the pooling (H·W·C
+    adds) and the scaling (H·W·C multiplies); the paper's +0.26 % for SE-ResNet-50 includes all
+    of them. ECA counts its 1-D conv, pooling and scaling. (A custom attention layer without
+    ``multiply_adds`` counts 0.) The total is reported in ``se``.
     """
     conv = dense = se = 0
     for layer in model.layers:
@@ -59,7 +61,6 @@ def count_flops(model: keras.Model) -> FlopCount:
             conv += h * w * c_out * kh * kw * c_in // layer.groups
         elif isinstance(layer, keras.layers.Dense):
             dense += _shape(layer.input)[-1] * layer.units
-        elif isinstance(layer, SqueezeExcite):
-            _, h, w, c = _shape(layer.input)
-            se += 2 * c * layer.units + 2 * h * w * c
+        elif callable(getattr(layer, "multiply_adds", None)):
+            se += int(layer.multiply_adds(_shape(layer.input)))
     return FlopCount(conv=conv, dense=dense, se=se)

@@ -1,303 +1,467 @@
-"""The SE-ResNet family (and an SE-Inception), built functionally from Keras layers only.
+"""The SE-ResNet family, built functionally from Keras layers only, in the mould of
+``keras/src/applications/resnet.py``.
 
-One builder, :func:`se_resnet`, makes every variant; the presets are thin wrappers, in the
-style of ``keras/applications/resnet.py``. Only Keras layers are used (no ``Lambda`` and no
-``tf.*`` calls in the graph), so saved ``.keras`` files reload with ``safe_mode=True``.
+One builder, :func:`se_resnet`, makes every variant from small named parts —
+:func:`residual_block_v1`, :func:`residual_block_v2`, :func:`stack_residual_blocks` and
+:func:`residual_join` — and the presets only pass a stack spec. Only Keras layers are used (no
+``Lambda``, no ``tf.*`` calls in the graph), so saved ``.keras`` files reload with
+``safe_mode=True`` and the models run on TensorFlow or JAX.
 
 Two block styles:
 
-* ``style="preact"`` — the seed report's code (itself from the popular Keras SE-ResNet
-  implementation): pre-activation blocks (BN-ReLU before each conv), SE on the residual branch
-  before the addition, a 1×1 projection shortcut when the shape changes, a 7×7/2 stem conv
-  without BN, a 3×3/2 max-pool, and a BN-ReLU-GAP-Dense(no bias) head.
-* ``style="v1"`` — the paper's SE-ResNet (post-activation, stride on the first 1×1 of the
-  bottleneck, projection shortcut with BN, SE before the sum). With ``ratio=None`` it is the
-  same network as ``keras.applications.ResNet50(weights=None)``.
+* ``style="v1"`` (default; :func:`se_resnet50` …) — the paper's SE-ResNet: post-activation,
+  stride on the first 1×1 of the bottleneck, projection shortcut with BN. With ``ratio=None``
+  it *is* ``keras.applications.ResNet50(weights=None)``: same layers, same names, same shapes.
+* ``style="preact"`` (:func:`se_resnet50v2` …, and :func:`~selib.models.seed.seed_model`) — the
+  seed report's code (itself from the popular Keras SE-ResNet implementation): pre-activation
+  blocks (BN-ReLU before each conv, convs without bias), a 1×1 projection shortcut from the
+  pre-activation when the shape changes, a 7×7/2 ``same`` stem conv without BN, a 3×3/2 max-pool,
+  and a BN-ReLU-GAP-Dense(no bias) head. It is *not* keras' ``ResNet50V2`` (which strides the
+  last block of a stage and keeps conv biases); the layers that correspond carry its names.
+
+Layer names follow keras.applications (stages are numbered from 2; the stem is 1):
+
+* stem: ``conv1_pad``, ``conv1_conv``, ``conv1_bn``, ``conv1_relu``, ``pool1_pad``,
+  ``pool1_pool`` (preact: ``conv1_conv`` and ``pool1_pool`` only, both with ``same`` padding);
+* residual branch: ``conv{s}_block{b}_{k}_conv|bn|relu`` with ``k`` = 1, 2 (, 3 in bottlenecks);
+* projection shortcut: ``conv{s}_block{b}_0_conv`` and ``_0_bn`` (preact: ``_0_conv`` only);
+* pre-activation (preact): ``conv{s}_block{b}_preact_bn``, ``_preact_relu``;
+* the sum: v1 ``conv{s}_block{b}_add`` then its ReLU ``_out``; preact: the sum is ``_out``;
+* the attention slot: ``conv{s}_block{b}_se``, whatever fills it (SE, ECA or your own layer);
+* head: preact ``post_bn``, ``post_relu``; then ``avg_pool`` (``max_pool`` with
+  ``include_top=False, pooling="max"``), the classifier Dense ``logits`` (Grad-CAM reads it) and
+  ``predictions``, a float32 softmax and the last layer (mixed precision).
+
+keras' ``predictions`` is one Dense with the softmax inside; selib's is the ``logits`` Dense
+plus a weightless softmax, and :mod:`selib.models.weights` maps keras' ``predictions`` weights
+onto ``logits``.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import keras
 from keras import layers
 
-from selib.layers.squeeze_excite import SqueezeExcite
+from selib.layers.attention import AttnSpec, attend, attn_options, get_attn
+from selib.models.weights import check_weights, load_weights_by_name
 
 PLACEMENTS = ("standard", "pre", "post", "identity")
+STYLES = ("v1", "preact")
+POOLINGS = (None, "avg", "max")
 _BN_EPS_V1 = 1.001e-5  # keras.applications' value, so v1 matches ResNet50 exactly
-
-
-class _Ctx:
-    """Options shared by every block of one network (keeps the block signatures short)."""
-
-    def __init__(self, ratio, se_placement, se_gate, se_squeeze, se_use_bias, weight_decay):
-        if se_placement not in PLACEMENTS:
-            raise ValueError(f"se_placement must be one of {PLACEMENTS}, got {se_placement!r}")
-        self.ratio = ratio
-        self.placement = se_placement
-        self.gate = se_gate
-        self.squeeze = se_squeeze
-        self.use_bias = se_use_bias
-        self.reg = keras.regularizers.L2(weight_decay) if weight_decay else None
-
-    def se(self, x, name: str):
-        if self.ratio is None:
-            return x
-        return SqueezeExcite(self.ratio, use_bias=self.use_bias, gate=self.gate,
-                             squeeze=self.squeeze, name=name)(x)
-
-    def at(self, where: str) -> bool:
-        return self.ratio is not None and self.placement == where
-
-
-def _channels(x) -> int:
-    return int(x.shape[-1])
+# preact convs: the seed code's settings (no bias, he_normal, 'same' padding everywhere)
+_PREACT_CONV = dict(padding="same", use_bias=False, kernel_initializer="he_normal")
 
 
 # --------------------------------------------------------------------------------------------
-# Pre-activation blocks (seed report style).
+# The attention slot inside a residual block: the paper's Fig. 5, for both block styles.
 # --------------------------------------------------------------------------------------------
-def _preact_block(x, filters: int, strides: int, bottleneck: bool, ctx: _Ctx, name: str):
-    out_ch = filters * 4 if bottleneck else filters
+def residual_join(shortcut, branch_in, residual: Callable, *, attn: AttnSpec = None,
+                  attn_kwargs: Mapping[str, Any] | None = None, placement: str = "standard",
+                  activation: str | None = None, name: str):
+    """Run a block's residual branch and add its shortcut, with the attention slot placed as
+    in the paper's Fig. 5 — the one place the four placements are written.
+
+    Args:
+        shortcut: the shortcut tensor (identity or projection).
+        branch_in: the residual branch's input.
+        residual: ``residual(t)`` builds the branch on ``t`` and returns its output.
+        attn, attn_kwargs: the attention (see :func:`selib.layers.attention.get_attn`);
+            ``None`` builds a plain block. Its layer is named ``{name}_se``.
+        placement: ``"standard"`` (on the branch output, before the sum), ``"pre"`` (on the
+            branch input), ``"post"`` (after the sum, and after ``activation``) or
+            ``"identity"`` (on the shortcut).
+        activation: applied after the sum as ``{name}_out`` (v1's ReLU); the sum is then
+            ``{name}_add``. Without it the sum itself is ``{name}_out`` (keras' v2 naming).
+        name: the block's name.
+
+    Returns:
+        The block's output tensor.
+    """
+    if placement not in PLACEMENTS:
+        raise ValueError(f"se_placement must be one of {PLACEMENTS}, got {placement!r}")
+    where = placement if get_attn(attn) is not None else None
+
+    def slot(t):
+        return attend(t, attn, attn_kwargs, name=f"{name}_se")
+
+    if where == "pre":
+        branch_in = slot(branch_in)
+    r = residual(branch_in)
+    if where == "standard":
+        r = slot(r)
+    if where == "identity":
+        shortcut = slot(shortcut)
+    if activation is None:
+        out = layers.Add(name=f"{name}_out")([shortcut, r])
+    else:
+        out = layers.Add(name=f"{name}_add")([shortcut, r])
+        out = layers.Activation(activation, name=f"{name}_out")(out)
+    return slot(out) if where == "post" else out
+
+
+def _needs_projection(x, out_channels: int, stride: int, conv_shortcut: bool | None) -> bool:
+    if conv_shortcut is not None:
+        return bool(conv_shortcut)
+    return stride != 1 or int(x.shape[-1]) != out_channels
+
+
+# --------------------------------------------------------------------------------------------
+# Blocks and stacks.
+# --------------------------------------------------------------------------------------------
+def residual_block_v1(x, filters: int, *, kernel_size: int = 3, stride: int = 1,
+                      bottleneck: bool = True, conv_shortcut: bool | None = None,
+                      attn: AttnSpec = None, attn_kwargs: Mapping[str, Any] | None = None,
+                      placement: str = "standard", name: str):
+    """A post-activation residual block (the paper's SE-ResNet; keras' ``residual_block_v1``).
+
+    Args:
+        x: input tensor.
+        filters: filters of the branch convs; a bottleneck block outputs ``4 * filters``.
+        kernel_size: of the 3×3 conv(s).
+        stride: on the first conv of the branch and on the projection.
+        bottleneck: 1×1-3×3-1×1 (ResNet-50 and deeper) or two 3×3 convs (ResNet-18/34).
+        conv_shortcut: projection (1×1 conv + BN) or identity shortcut; ``None`` projects
+            exactly when the stride or the channels change.
+        attn, attn_kwargs, placement: the attention slot (see :func:`residual_join`).
+        name: block label, e.g. ``"conv2_block1"``.
+
+    Returns:
+        Output tensor for the block.
+    """
+    out_ch = 4 * filters if bottleneck else filters
+    bn = dict(epsilon=_BN_EPS_V1)
     shortcut = x
+    if _needs_projection(x, out_ch, stride, conv_shortcut):
+        shortcut = layers.Conv2D(out_ch, 1, strides=stride, name=f"{name}_0_conv")(x)
+        shortcut = layers.BatchNormalization(name=f"{name}_0_bn", **bn)(shortcut)
+
+    def branch(t):
+        if bottleneck:
+            convs = [(filters, 1, stride), (filters, kernel_size, 1), (out_ch, 1, 1)]
+        else:
+            convs = [(filters, kernel_size, stride), (filters, kernel_size, 1)]
+        for k, (f, size, s) in enumerate(convs, start=1):
+            t = layers.Conv2D(f, size, strides=s, padding="valid" if size == 1 else "same",
+                              name=f"{name}_{k}_conv")(t)
+            t = layers.BatchNormalization(name=f"{name}_{k}_bn", **bn)(t)
+            if k < len(convs):
+                t = layers.Activation("relu", name=f"{name}_{k}_relu")(t)
+        return t
+
+    return residual_join(shortcut, x, branch, attn=attn, attn_kwargs=attn_kwargs,
+                         placement=placement, activation="relu", name=name)
+
+
+def residual_block_v2(x, filters: int, *, kernel_size: int = 3, stride: int = 1,
+                      bottleneck: bool = True, conv_shortcut: bool | None = None,
+                      attn: AttnSpec = None, attn_kwargs: Mapping[str, Any] | None = None,
+                      placement: str = "standard", name: str):
+    """A pre-activation residual block (the seed report's; named like keras' ``residual_block_v2``).
+
+    BN-ReLU (``_preact_bn``, ``_preact_relu``) first; the projection shortcut (``_0_conv``, no
+    BN) and the branch both start from it; the sum is the output (``_out``). All convs have no
+    bias and ``he_normal`` weights, as in the seed code.
+
+    Args:
+        x: input tensor.
+        filters: filters of the branch convs; a bottleneck block outputs ``4 * filters``.
+        kernel_size: of the 3×3 conv(s).
+        stride: on the 3×3 conv of the branch (the first one in a basic block) and the projection.
+        bottleneck: 1×1-3×3-1×1 or two 3×3 convs.
+        conv_shortcut: projection or identity shortcut; ``None`` projects exactly when the
+            stride or the channels change.
+        attn, attn_kwargs, placement: the attention slot (see :func:`residual_join`); ``"pre"``
+            recalibrates the pre-activated input of the branch (not of the shortcut).
+        name: block label, e.g. ``"conv2_block1"``.
+
+    Returns:
+        Output tensor for the block.
+    """
+    out_ch = 4 * filters if bottleneck else filters
     pre = layers.BatchNormalization(name=f"{name}_preact_bn")(x)
     pre = layers.Activation("relu", name=f"{name}_preact_relu")(pre)
-    if strides != 1 or _channels(x) != out_ch:
-        shortcut = layers.Conv2D(out_ch, 1, strides=strides, padding="same", use_bias=False,
-                                 kernel_initializer="he_normal", name=f"{name}_proj")(pre)
-    branch = ctx.se(pre, f"{name}_se") if ctx.at("pre") else pre
-    conv = dict(padding="same", use_bias=False, kernel_initializer="he_normal")
-    if bottleneck:
-        r = layers.Conv2D(filters, 1, name=f"{name}_1_conv", **conv)(branch)
-        r = layers.BatchNormalization(name=f"{name}_1_bn")(r)
-        r = layers.Activation("relu", name=f"{name}_1_relu")(r)
-        r = layers.Conv2D(filters, 3, strides=strides, name=f"{name}_2_conv", **conv)(r)
-        r = layers.BatchNormalization(name=f"{name}_2_bn")(r)
-        r = layers.Activation("relu", name=f"{name}_2_relu")(r)
-        r = layers.Conv2D(out_ch, 1, name=f"{name}_3_conv", **conv)(r)
-    else:
-        r = layers.Conv2D(filters, 3, strides=strides, name=f"{name}_1_conv", **conv)(branch)
-        r = layers.BatchNormalization(name=f"{name}_1_bn")(r)
-        r = layers.Activation("relu", name=f"{name}_1_relu")(r)
-        r = layers.Conv2D(filters, 3, name=f"{name}_2_conv", **conv)(r)
-    if ctx.at("standard"):
-        r = ctx.se(r, f"{name}_se")
-    if ctx.at("identity"):
-        shortcut = ctx.se(shortcut, f"{name}_se")
-    out = layers.Add(name=f"{name}_add")([r, shortcut])
-    if ctx.at("post"):
-        out = ctx.se(out, f"{name}_se")
-    return out
+    shortcut = x
+    if _needs_projection(x, out_ch, stride, conv_shortcut):
+        shortcut = layers.Conv2D(out_ch, 1, strides=stride, name=f"{name}_0_conv", **_PREACT_CONV)(pre)
+
+    def branch(t):
+        if bottleneck:
+            convs = [(filters, 1, 1), (filters, kernel_size, stride), (out_ch, 1, 1)]
+        else:
+            convs = [(filters, kernel_size, stride), (filters, kernel_size, 1)]
+        for k, (f, size, s) in enumerate(convs, start=1):
+            t = layers.Conv2D(f, size, strides=s, name=f"{name}_{k}_conv", **_PREACT_CONV)(t)
+            if k < len(convs):
+                t = layers.BatchNormalization(name=f"{name}_{k}_bn")(t)
+                t = layers.Activation("relu", name=f"{name}_{k}_relu")(t)
+        return t
+
+    return residual_join(shortcut, pre, branch, attn=attn, attn_kwargs=attn_kwargs,
+                         placement=placement, activation=None, name=name)
+
+
+def stack_residual_blocks(x, filters: int, blocks: int, *, stride1: int = 2, style: str = "v1",
+                          **block_kwargs):
+    """A stage: ``blocks`` residual blocks, the first with stride ``stride1``.
+
+    Args:
+        x: input tensor.
+        filters: filters of the blocks' branch convs.
+        blocks: number of blocks (at least 1).
+        stride1: stride of the first block (keras: 1 for ``conv2``, 2 afterwards).
+        style: ``"v1"`` (:func:`residual_block_v1`) or ``"preact"`` (:func:`residual_block_v2`).
+        **block_kwargs: passed to every block — ``bottleneck``, ``attn``, ``attn_kwargs``,
+            ``placement``, ``kernel_size``; ``name`` is the stage label (``"conv2"``).
+
+    Returns:
+        Output tensor for the stacked blocks.
+    """
+    name = block_kwargs.pop("name")
+    block = residual_block_v1 if style == "v1" else residual_block_v2
+    x = block(x, filters, stride=stride1, name=f"{name}_block1", **block_kwargs)
+    for i in range(2, int(blocks) + 1):
+        x = block(x, filters, name=f"{name}_block{i}", **block_kwargs)
+    return x
 
 
 # --------------------------------------------------------------------------------------------
-# Post-activation blocks (paper / keras.applications style).
+# Stem, inputs and top (shared with selib.models.inception).
 # --------------------------------------------------------------------------------------------
-def _v1_block(x, filters: int, strides: int, bottleneck: bool, ctx: _Ctx, name: str):
-    out_ch = filters * 4 if bottleneck else filters
-    bn = dict(epsilon=_BN_EPS_V1)
-    if strides != 1 or _channels(x) != out_ch:
-        shortcut = layers.Conv2D(out_ch, 1, strides=strides, name=f"{name}_0_conv")(x)
-        shortcut = layers.BatchNormalization(name=f"{name}_0_bn", **bn)(shortcut)
-    else:
-        shortcut = x
-    branch = ctx.se(x, f"{name}_se") if ctx.at("pre") else x
-    if bottleneck:
-        r = layers.Conv2D(filters, 1, strides=strides, name=f"{name}_1_conv")(branch)
-        r = layers.BatchNormalization(name=f"{name}_1_bn", **bn)(r)
-        r = layers.Activation("relu", name=f"{name}_1_relu")(r)
-        r = layers.Conv2D(filters, 3, padding="same", name=f"{name}_2_conv")(r)
-        r = layers.BatchNormalization(name=f"{name}_2_bn", **bn)(r)
-        r = layers.Activation("relu", name=f"{name}_2_relu")(r)
-        r = layers.Conv2D(out_ch, 1, name=f"{name}_3_conv")(r)
-        r = layers.BatchNormalization(name=f"{name}_3_bn", **bn)(r)
-    else:
-        r = layers.Conv2D(filters, 3, strides=strides, padding="same", name=f"{name}_1_conv")(branch)
-        r = layers.BatchNormalization(name=f"{name}_1_bn", **bn)(r)
-        r = layers.Activation("relu", name=f"{name}_1_relu")(r)
-        r = layers.Conv2D(filters, 3, padding="same", name=f"{name}_2_conv")(r)
-        r = layers.BatchNormalization(name=f"{name}_2_bn", **bn)(r)
-    if ctx.at("standard"):
-        r = ctx.se(r, f"{name}_se")
-    if ctx.at("identity"):
-        shortcut = ctx.se(shortcut, f"{name}_se")
-    out = layers.Add(name=f"{name}_add")([r, shortcut])
-    out = layers.Activation("relu", name=f"{name}_out")(out)
-    if ctx.at("post"):
-        out = ctx.se(out, f"{name}_se")
-    return out
+def _stem(x, style: str, filters: int, stride: int, pool: bool, reg):
+    if style == "preact":
+        x = layers.Conv2D(filters, 7, strides=stride, kernel_regularizer=reg, name="conv1_conv",
+                          **_PREACT_CONV)(x)
+        if pool:
+            x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool1_pool")(x)
+        return x
+    x = layers.ZeroPadding2D(3, name="conv1_pad")(x)
+    x = layers.Conv2D(filters, 7, strides=stride, kernel_regularizer=reg, name="conv1_conv")(x)
+    x = layers.BatchNormalization(epsilon=_BN_EPS_V1, name="conv1_bn")(x)
+    x = layers.Activation("relu", name="conv1_relu")(x)
+    if pool:
+        x = layers.ZeroPadding2D(1, name="pool1_pad")(x)
+        x = layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
+    return x
+
+
+def model_inputs(input_shape: Sequence[int] | None, input_tensor=None):
+    """The image input: a new ``keras.Input`` named ``image``, or ``input_tensor`` (a Keras
+    tensor — e.g. the output of a ``Rescaling`` layer — or a backend tensor to wrap)."""
+    if input_tensor is None:
+        return keras.Input(shape=tuple(input_shape), name="image")
+    if keras.backend.is_keras_tensor(input_tensor):
+        return input_tensor
+    return keras.Input(tensor=input_tensor, name="image")
+
+
+def classifier_top(x, *, include_top: bool, pooling: str | None, num_classes: int,
+                   use_bias: bool = True, kernel_initializer: str = "glorot_uniform",
+                   kernel_regularizer=None):
+    """keras.applications' top: with ``include_top``, ``avg_pool`` → Dense ``logits`` →
+    float32 softmax ``predictions``; without it, ``pooling`` ``"avg"`` (``avg_pool``), ``"max"``
+    (``max_pool``) or ``None`` (the 4-D feature map)."""
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+    if not include_top:
+        if pooling == "avg":
+            return layers.GlobalAveragePooling2D(name="avg_pool")(x)
+        if pooling == "max":
+            return layers.GlobalMaxPooling2D(name="max_pool")(x)
+        return x
+    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    x = layers.Dense(num_classes, use_bias=use_bias, kernel_initializer=kernel_initializer,
+                     kernel_regularizer=kernel_regularizer, name="logits")(x)
+    # a separate float32 softmax: mixed-precision training keeps its output in float32, and
+    # Grad-CAM differentiates the logits, before the softmax saturates
+    return layers.Activation("softmax", dtype="float32", name="predictions")(x)
+
+
+def finish_model(image, outputs, *, input_tensor, weights: str | None, name: str) -> keras.Model:
+    """The ``keras.Model`` from the image input (or ``input_tensor``'s source inputs, as
+    keras.applications does) to ``outputs``, with ``weights`` loaded by layer name."""
+    inputs = image
+    if input_tensor is not None:
+        sources = keras.utils.get_source_inputs(input_tensor)
+        inputs = sources[0] if len(sources) == 1 else sources
+    model = keras.Model(inputs, outputs, name=name)
+    if weights is not None:
+        load_weights_by_name(model, weights)
+    return model
 
 
 # --------------------------------------------------------------------------------------------
 # The builder.
 # --------------------------------------------------------------------------------------------
+def _check(depth, filters, block: str, style: str, placement: str) -> None:
+    if len(depth) != len(filters):
+        raise ValueError(f"depth {tuple(depth)} and filters {tuple(filters)} must have equal length")
+    if not depth or min(int(d) for d in depth) < 1:
+        raise ValueError(f"depth needs at least one stage of at least one block, got {tuple(depth)}")
+    if block not in ("basic", "bottleneck"):
+        raise ValueError(f"block must be 'basic' or 'bottleneck', got {block!r}")
+    if style not in STYLES:
+        raise ValueError(f"style must be 'v1' or 'preact', got {style!r}")
+    if placement not in PLACEMENTS:
+        raise ValueError(f"se_placement must be one of {PLACEMENTS}, got {placement!r}")
+
+
 def se_resnet(
     input_shape: Sequence[int] = (224, 224, 3),
     num_classes: int = 1000,
+    *,
     depth: Sequence[int] = (2, 2, 2, 2),
     filters: Sequence[int] = (64, 128, 256, 512),
     block: str = "basic",
-    style: str = "preact",
+    style: str = "v1",
     ratio: int | None = 16,
-    width: float = 1,
-    initial_filters: int = 64,
-    weight_decay: float = 1e-4,
+    attn: AttnSpec = "se",
+    attn_kwargs: Mapping[str, Any] | None = None,
     se_placement: str = "standard",
     se_gate: str = "sigmoid",
     se_squeeze: str = "avg",
     se_use_bias: bool = False,
+    se_min_units: int = 1,
+    width: float = 1,
+    initial_filters: int = 64,
+    weight_decay: float = 1e-4,
     stem_stride: int = 2,
     stem_pool: bool = True,
+    include_top: bool = True,
+    pooling: str | None = None,
+    input_tensor=None,
+    weights: str | None = None,
     name: str | None = None,
 ) -> keras.Model:
     """Build an (SE-)ResNet.
 
     Args:
+        input_shape: ``(H, W, C)``; ignored when ``input_tensor`` is given.
+        num_classes: outputs of the classifier (with ``include_top``).
         depth: blocks per stage, e.g. ``(2, 2, 2, 2)`` for ResNet-18, ``(3, 4, 6, 3)`` for 50.
         filters: base filters per stage (bottleneck blocks output 4× this).
         block: ``"basic"`` (two 3×3 convs) or ``"bottleneck"`` (1×1-3×3-1×1).
-        style: ``"preact"`` (the seed report's code) or ``"v1"`` (the paper / keras.applications).
+        style: ``"v1"`` (the paper / keras ``ResNet50``) or ``"preact"`` (the seed report's code).
         ratio: SE reduction ratio ``r``; ``None`` builds the plain ResNet.
-        width: multiplies every stage's filters (wide or slim variants).
-        weight_decay: L2 on the stem conv and the classifier, as in the seed code.
+        attn: what fills the attention slot: ``"se"``, ``"eca"``, a registered name, a Layer
+            subclass or a factory (:func:`selib.layers.attention.get_attn`); ``None`` for none.
+        attn_kwargs: extra keyword arguments for the attention layer.
         se_placement: ``standard`` (residual branch, before the sum), ``pre`` (on the branch
             input), ``post`` (after the sum), ``identity`` (on the shortcut) — the paper's Fig. 5.
+            It places any attention, not only SE.
+        se_gate, se_squeeze, se_use_bias, se_min_units: the :class:`SqueezeExcite` options
+            (used when the attention is SE).
+        width: multiplies every stage's filters (wide or slim variants).
+        initial_filters: filters of the stem conv.
+        weight_decay: L2 on the stem conv and the classifier, as in the seed code.
         stem_stride, stem_pool: shrink the stem for small images (``1, False`` keeps 32² inputs
             from collapsing to 1×1); the presets keep the standard ``2, True``.
+        include_top, pooling: as in keras.applications (see :func:`classifier_top`).
+        input_tensor: build on this Keras tensor (e.g. a ``Rescaling`` layer's output); the
+            model's inputs are then its source inputs.
+        weights: ``None`` or the path of a local weights file, loaded by layer name
+            (:func:`selib.models.weights.load_weights_by_name`). Nothing is downloaded.
+        name: the model's name (default: from style, depth and block).
 
-    The classifier ends in a separate float32 softmax so mixed-precision training keeps its
-    output in float32 and Grad-CAM can reach the logits.
+    Returns:
+        A ``keras.Model``.
     """
-    if len(depth) != len(filters):
-        raise ValueError(f"depth {tuple(depth)} and filters {tuple(filters)} must have equal length")
-    if block not in ("basic", "bottleneck"):
-        raise ValueError(f"block must be 'basic' or 'bottleneck', got {block!r}")
-    if style not in ("preact", "v1"):
-        raise ValueError(f"style must be 'preact' or 'v1', got {style!r}")
-    ctx = _Ctx(ratio, se_placement, se_gate, se_squeeze, se_use_bias, weight_decay)
-    bottleneck = block == "bottleneck"
-    stage_filters = [max(1, int(round(f * width))) for f in filters]
-
-    inputs = keras.Input(shape=tuple(input_shape), name="image")
+    _check(depth, filters, block, style, se_placement)
+    weights = check_weights(weights)
+    factory, kwargs = attn_options(attn, attn_kwargs, ratio=ratio, gate=se_gate, squeeze=se_squeeze,
+                                   use_bias=se_use_bias, min_units=se_min_units)
+    reg = keras.regularizers.L2(weight_decay) if weight_decay else None
+    image = model_inputs(input_shape, input_tensor)
+    x = _stem(image, style, int(initial_filters), stem_stride, stem_pool, reg)
+    for s, (n_blocks, f) in enumerate(zip(depth, filters), start=2):
+        x = stack_residual_blocks(x, max(1, int(round(f * width))), int(n_blocks),
+                                  stride1=1 if s == 2 else 2, style=style,
+                                  bottleneck=block == "bottleneck", attn=factory, attn_kwargs=kwargs,
+                                  placement=se_placement, name=f"conv{s}")
     if style == "preact":
-        x = layers.Conv2D(int(initial_filters), 7, strides=stem_stride, padding="same", use_bias=False,
-                          kernel_initializer="he_normal", kernel_regularizer=ctx.reg,
-                          name="stem_conv")(inputs)
-        if stem_pool:
-            x = layers.MaxPooling2D(3, strides=2, padding="same", name="stem_pool")(x)
-        make_block = _preact_block
-    else:
-        x = layers.ZeroPadding2D(3, name="stem_pad")(inputs)
-        x = layers.Conv2D(int(initial_filters), 7, strides=stem_stride, kernel_regularizer=ctx.reg,
-                          name="stem_conv")(x)
-        x = layers.BatchNormalization(epsilon=_BN_EPS_V1, name="stem_bn")(x)
-        x = layers.Activation("relu", name="stem_relu")(x)
-        if stem_pool:
-            x = layers.ZeroPadding2D(1, name="stem_pool_pad")(x)
-            x = layers.MaxPooling2D(3, strides=2, name="stem_pool")(x)
-        make_block = _v1_block
-
-    for s, (n_blocks, f) in enumerate(zip(depth, stage_filters), start=1):
-        for b in range(1, int(n_blocks) + 1):
-            strides = 2 if (s > 1 and b == 1) else 1
-            x = make_block(x, f, strides, bottleneck, ctx, name=f"stage{s}_block{b}")
-
-    if style == "preact":
-        x = layers.BatchNormalization(name="head_bn")(x)
-        x = layers.Activation("relu", name="head_relu")(x)
-    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    x = layers.Dense(num_classes, use_bias=(style == "v1"), kernel_regularizer=ctx.reg,
-                     kernel_initializer="he_normal" if style == "preact" else "glorot_uniform",
-                     name="logits")(x)
-    outputs = layers.Activation("softmax", dtype="float32", name="predictions")(x)
+        x = layers.BatchNormalization(name="post_bn")(x)
+        x = layers.Activation("relu", name="post_relu")(x)
+    x = classifier_top(x, include_top=include_top, pooling=pooling, num_classes=num_classes,
+                       use_bias=style == "v1", kernel_regularizer=reg,
+                       kernel_initializer="glorot_uniform" if style == "v1" else "he_normal")
     if name is None:
-        kind = "se_resnet" if ratio is not None else "resnet"
+        kind = "se_resnet" if factory is not None else "resnet"
         name = f"{kind}_{style}_{'-'.join(str(int(d)) for d in depth)}_{block}"
-    return keras.Model(inputs, outputs, name=name)
+    return finish_model(image, x, input_tensor=input_tensor, weights=weights, name=name)
 
 
 # --------------------------------------------------------------------------------------------
-# Presets.
+# Presets: keras' names — v1 as ResNet50, the pre-activation family with a v2 suffix.
 # --------------------------------------------------------------------------------------------
+def _preset(style: str, depth, block: str, input_shape, num_classes, kwargs) -> keras.Model:
+    given = kwargs.pop("style", style)
+    if given != style:
+        other = "the pre-activation presets end in v2 (se_resnet50v2)" if style == "v1" else \
+            "the v1 presets have no suffix (se_resnet50)"
+        raise ValueError(f"this preset is style={style!r}; {other}, or call se_resnet(style=...)")
+    return se_resnet(input_shape, num_classes, depth=depth, block=block, style=style, **kwargs)
+
+
 def se_resnet18(input_shape=(224, 224, 3), num_classes=1000, **kwargs) -> keras.Model:
-    """SE-ResNet-18: basic blocks (2, 2, 2, 2)."""
-    return se_resnet(input_shape, num_classes, depth=(2, 2, 2, 2), block="basic", **kwargs)
+    """SE-ResNet-18, v1 (basic blocks 2-2-2-2); options as :func:`se_resnet`."""
+    return _preset("v1", (2, 2, 2, 2), "basic", input_shape, num_classes, kwargs)
 
 
 def se_resnet34(input_shape=(224, 224, 3), num_classes=1000, **kwargs) -> keras.Model:
-    """SE-ResNet-34: basic blocks (3, 4, 6, 3)."""
-    return se_resnet(input_shape, num_classes, depth=(3, 4, 6, 3), block="basic", **kwargs)
+    """SE-ResNet-34, v1 (basic blocks 3-4-6-3)."""
+    return _preset("v1", (3, 4, 6, 3), "basic", input_shape, num_classes, kwargs)
 
 
 def se_resnet50(input_shape=(224, 224, 3), num_classes=1000, **kwargs) -> keras.Model:
-    """SE-ResNet-50: bottleneck blocks (3, 4, 6, 3) — the paper's main model."""
-    return se_resnet(input_shape, num_classes, depth=(3, 4, 6, 3), block="bottleneck", **kwargs)
+    """SE-ResNet-50, v1 (bottleneck blocks 3-4-6-3) — the paper's main model; keras ``ResNet50`` with SE."""
+    return _preset("v1", (3, 4, 6, 3), "bottleneck", input_shape, num_classes, kwargs)
 
 
 def se_resnet101(input_shape=(224, 224, 3), num_classes=1000, **kwargs) -> keras.Model:
-    """SE-ResNet-101: bottleneck blocks (3, 4, 23, 3)."""
-    return se_resnet(input_shape, num_classes, depth=(3, 4, 23, 3), block="bottleneck", **kwargs)
+    """SE-ResNet-101, v1 (bottleneck blocks 3-4-23-3)."""
+    return _preset("v1", (3, 4, 23, 3), "bottleneck", input_shape, num_classes, kwargs)
 
 
 def se_resnet152(input_shape=(224, 224, 3), num_classes=1000, **kwargs) -> keras.Model:
-    """SE-ResNet-152: bottleneck blocks (3, 8, 36, 3)."""
-    return se_resnet(input_shape, num_classes, depth=(3, 8, 36, 3), block="bottleneck", **kwargs)
+    """SE-ResNet-152, v1 (bottleneck blocks 3-8-36-3)."""
+    return _preset("v1", (3, 8, 36, 3), "bottleneck", input_shape, num_classes, kwargs)
 
 
-SEED_DEPTH = (2, 1, 1, 2)
+def se_resnet18v2(input_shape=(224, 224, 3), num_classes=1000, **kwargs) -> keras.Model:
+    """SE-ResNet-18, pre-activation (the seed report's blocks, 2-2-2-2)."""
+    return _preset("preact", (2, 2, 2, 2), "basic", input_shape, num_classes, kwargs)
 
 
-def seed_model(input_shape=(473, 473, 1), num_classes: int = 4, **kwargs) -> keras.Model:
-    """The seed report's network, reproduced exactly (9,777,472 parameters at 473×473×1).
-
-    The report called it SE-ResNet-18, but its model summary (9,777,472 parameters: 9,771,200
-    trainable, 6,272 non-trainable) is reproduced only by blocks per stage ``[2, 1, 1, 2]``. Its
-    code has the ``for i in range(N[k] - 1)`` loop dedented out of the ``for k in …`` stage
-    loop, so stages 2 and 3 get one block each and the leftover loop, run once with the last
-    ``k``, appends one more 512-filter block to stage 4. A correct SE-ResNet-18 at the same
-    input (:func:`se_resnet18` with ``style="preact"``) has 11,265,344 parameters.
-    """
-    kwargs.setdefault("name", "seed_se_resnet")
-    return se_resnet(input_shape, num_classes, depth=SEED_DEPTH, block="basic", style="preact",
-                     ratio=16, **kwargs)
+def se_resnet34v2(input_shape=(224, 224, 3), num_classes=1000, **kwargs) -> keras.Model:
+    """SE-ResNet-34, pre-activation (basic blocks 3-4-6-3)."""
+    return _preset("preact", (3, 4, 6, 3), "basic", input_shape, num_classes, kwargs)
 
 
-# --------------------------------------------------------------------------------------------
-# SE-Inception (the paper's Fig. 2).
-# --------------------------------------------------------------------------------------------
-def _conv_bn(x, filters: int, kernel: int, name: str, strides: int = 1):
-    x = layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False,
-                      kernel_initializer="he_normal", name=f"{name}_conv")(x)
-    x = layers.BatchNormalization(name=f"{name}_bn")(x)
-    return layers.Activation("relu", name=f"{name}_relu")(x)
+def se_resnet50v2(input_shape=(224, 224, 3), num_classes=1000, **kwargs) -> keras.Model:
+    """SE-ResNet-50, pre-activation (bottleneck blocks 3-4-6-3)."""
+    return _preset("preact", (3, 4, 6, 3), "bottleneck", input_shape, num_classes, kwargs)
 
 
-def se_inception_module(x, filters: int = 64, ratio: int | None = 16, name: str = "inception"):
-    """An Inception block (1×1, 1×1→3×3, 1×1→3×3→3×3, pool→1×1 branches, concatenated) with SE
-    applied to its whole output — SE wraps any transformation F_tr, not only residual ones."""
-    f = max(1, filters // 4)
-    b1 = _conv_bn(x, f, 1, f"{name}_b1")
-    b2 = _conv_bn(_conv_bn(x, f, 1, f"{name}_b2a"), f, 3, f"{name}_b2b")
-    b3 = _conv_bn(_conv_bn(_conv_bn(x, f, 1, f"{name}_b3a"), f, 3, f"{name}_b3b"), f, 3, f"{name}_b3c")
-    b4 = layers.MaxPooling2D(3, strides=1, padding="same", name=f"{name}_b4_pool")(x)
-    b4 = _conv_bn(b4, f, 1, f"{name}_b4")
-    out = layers.Concatenate(name=f"{name}_concat")([b1, b2, b3, b4])
-    if ratio is not None:
-        out = SqueezeExcite(ratio, name=f"{name}_se")(out)
-    return out
+def se_resnet101v2(input_shape=(224, 224, 3), num_classes=1000, **kwargs) -> keras.Model:
+    """SE-ResNet-101, pre-activation (bottleneck blocks 3-4-23-3)."""
+    return _preset("preact", (3, 4, 23, 3), "bottleneck", input_shape, num_classes, kwargs)
 
 
-def se_inception_net(input_shape=(128, 128, 1), num_classes: int = 4, filters: Sequence[int] = (64, 128, 256),
-                     ratio: int | None = 16, name: str = "se_inception") -> keras.Model:
-    """A small SE-Inception network: stem, one SE-Inception module per stage with max-pool
-    down-sampling between stages, GAP and a softmax classifier."""
-    inputs = keras.Input(shape=tuple(input_shape), name="image")
-    x = _conv_bn(inputs, 32, 3, "stem", strides=2)
-    for i, f in enumerate(filters, start=1):
-        if i > 1:
-            x = layers.MaxPooling2D(3, strides=2, padding="same", name=f"stage{i}_pool")(x)
-        x = se_inception_module(x, f, ratio, name=f"stage{i}_inception")
-    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    x = layers.Dense(num_classes, name="logits")(x)
-    outputs = layers.Activation("softmax", dtype="float32", name="predictions")(x)
-    return keras.Model(inputs, outputs, name=name)
+def se_resnet152v2(input_shape=(224, 224, 3), num_classes=1000, **kwargs) -> keras.Model:
+    """SE-ResNet-152, pre-activation (bottleneck blocks 3-8-36-3)."""
+    return _preset("preact", (3, 8, 36, 3), "bottleneck", input_shape, num_classes, kwargs)
+
+
+# The seed network and SE-Inception moved to selib.models.seed and selib.models.inception; these
+# names stay importable from here (lazily: those modules import this one).
+_MOVED = {"seed_model": "selib.models.seed", "SEED_DEPTH": "selib.models.seed",
+          "se_inception_net": "selib.models.inception", "se_inception_module": "selib.models.inception"}
+
+
+def __getattr__(name: str):
+    if name in _MOVED:
+        import importlib
+
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,51 +1,60 @@
-"""Training: data -> split -> model -> fit with checkpoints, resumable, GPU-aware.
+"""Training: data -> self-contained model -> fit into a run folder that survives anything.
 
-A run lives in one directory::
+:func:`train` reads as a table of contents; each step is a short function of its own:
 
-    runs/<name>/config.json      the TrainConfig used
-                model.keras      the best model by validation accuracy (loads with safe_mode=True)
-                history.csv      one row per epoch (loss, accuracy, val_*, lr, epoch_seconds)
-                metrics.json     test accuracy/loss, timings, class names, split sizes
-                backup/          Keras BackupAndRestore state while training (resume after a crash)
+1. :func:`prepare_data` — scan, load (uint8), subsample and split the folder (``config.data``);
+2. the run folder decides: finished (return it), resume (restore the committed state) or fresh;
+3. :func:`runtime` — seed, precision policy and device distribution (``config.runtime``);
+4. :func:`build_model` + :func:`~selib.training.optimizers.compile_model` (``config.model``,
+   ``config.optim``): the network starts with its own preprocessing, so the saved
+   ``model.keras`` takes raw uint8 images of the stated size;
+5. :func:`fit` — backend-neutral batches (:mod:`selib.data.feeding`) and the callbacks;
+6. :func:`finalize` — test the best finite model (``config.eval``), write metrics, mark the run
+   finished.
 
-Running the same command again after a crash resumes from the last finished epoch.
+The run folder's guarantees (atomic files, a lock, a manifest, resume rules) are described in
+:mod:`selib.training.run_folder`.
 """
 from __future__ import annotations
 
-import json
+import contextlib
+import hashlib
 import math
 import os
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
+import keras
 import numpy as np
 
-from selib._quiet import import_tensorflow_quietly
-from selib.training.config import TrainConfig
-from selib.training.profiles import gpu_available
+from selib import hardware
+from selib.data.feeding import batches
+from selib.data.loading import LoadedImages, load_images
+from selib.data.scanning import scan
+from selib.data.splits import Split, split
+from selib.errors import ModelFileError, RunFolderError, TrainingDiverged
+from selib.training.callbacks import EpochStats, ProgressLine, RunRecorder
+from selib.training.config import DataConfig, RuntimeConfig, TrainConfig
+from selib.training.optimizers import compile_model
+from selib.training.run_folder import ResumeState, RunFolder
 
-tf = import_tensorflow_quietly()
-import keras  # noqa: E402
+__all__ = ["Prepared", "TrainResult", "Runtime", "prepare_data", "build_model", "runtime", "train",
+           "ensure_run", "load_run", "TrainingDiverged", "preprocessing_spec"]
 
-from selib.data.loading import LoadedImages, load_images  # noqa: E402
-from selib.data.feeding import make_dataset  # noqa: E402
-from selib.data.splits import Split, split  # noqa: E402
-from selib.data.scanning import scan  # noqa: E402
-
-
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN/inf; the last good checkpoint is kept."""
+PROGRESS_ENV = "SELIB_PROGRESS"    # "stderr": one line per epoch on the terminal (make run)
 
 
 @dataclass
 class Prepared:
-    """The loaded images and the split a run trains, validates and tests on."""
+    """The loaded images, the split a run trains, validates and tests on, and the data's identity."""
 
     data: LoadedImages
     split: Split
     class_names: list[str]
+    info: dict                     # root, files, per-class counts, fingerprint (for the manifest)
 
     @property
     def test_paths(self) -> list[str]:
@@ -56,14 +65,14 @@ class Prepared:
 class TrainResult:
     run_dir: Path
     model: keras.Model
-    history: "object"           # pandas DataFrame of history.csv
+    history: "object"              # pandas DataFrame of history.csv
     metrics: dict
     prepared: Prepared
     config: TrainConfig
 
 
 # ---------------------------------------------------------------------------------------------
-# Data.
+# 1. Data.
 # ---------------------------------------------------------------------------------------------
 def _subsample(labels: np.ndarray, per_class: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
@@ -71,307 +80,320 @@ def _subsample(labels: np.ndarray, per_class: int, seed: int) -> np.ndarray:
     return np.sort(np.concatenate(keep))
 
 
-def prepare_data(config: TrainConfig, data_dir: str | os.PathLike, *, progress: bool | None = None,
-                 loaded: LoadedImages | None = None) -> Prepared:
-    """Scan and load ``data_dir`` at the config's size/colour, subsample, and split (seeded)."""
+def data_info(loaded: LoadedImages, root: str | os.PathLike | None = None) -> dict:
+    """The data's identity for the manifest: every file's relative path, size and modification
+    time (loaded and skipped), hashed. Moving the folder keeps it; changing a file does not."""
+    paths = [Path(p).absolute() for p in loaded.paths]
+    base = Path(root).absolute() if root is not None else (paths[0].parents[1] if paths else Path("."))
+    h = hashlib.sha256("\0".join(loaded.class_names).encode())
+    for p in sorted(paths):
+        st = p.stat()
+        h.update(f"{p.relative_to(base).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    for rel in sorted(map(str, loaded.skipped.get("rel_path", []))):
+        h.update(f"skipped\0{rel}\n".encode())
+    counts = np.bincount(loaded.labels, minlength=len(loaded.class_names)) if len(loaded) else []
+    return {"root": str(base), "files": len(paths) + len(loaded.skipped), "loaded": len(paths),
+            "per_class": {c: int(n) for c, n in zip(loaded.class_names, counts)},
+            "fingerprint": h.hexdigest()}
+
+
+def prepare_data(config: TrainConfig | DataConfig, data_dir: str | os.PathLike, *,
+                 progress: bool | None = None, loaded: LoadedImages | None = None,
+                 use_cache: bool = True) -> Prepared:
+    """Scan and load ``data_dir`` at the config's size/colour/fit, subsample, split (seeded by
+    ``split_seed``). A folder with fewer than two classes, or classes too small to split, is a
+    one-line :class:`~selib.errors.SplitError` naming the classes and their counts."""
+    d = config.data if isinstance(config, TrainConfig) else config
     if loaded is None:
-        result = scan(data_dir)
-        loaded = load_images(result, size=config.image_size, color=config.color, fit=config.fit,
-                             progress=progress)
+        loaded = load_images(scan(data_dir), size=d.image_size, color=d.color, fit=d.fit,
+                             progress=progress, use_cache=use_cache)
+    info = data_info(loaded, data_dir)
     data = loaded
-    if config.max_per_class:
-        keep = _subsample(data.labels, config.max_per_class, config.seed)
+    if d.max_per_class:
+        keep = _subsample(data.labels, d.max_per_class, d.split_seed)
         data = LoadedImages(data.images[keep], data.labels[keep], data.class_names,
                             [data.paths[i] for i in keep], data.skipped, data.from_cache,
                             data.seconds, data.options)
-    if len(data) == 0:
-        raise ValueError(f"no loadable images in {data_dir}")
-    parts = split(data.images, data.labels, test_size=config.test_size,
-                  val_size=config.val_size or None, seed=config.seed)
-    return Prepared(data, parts, list(data.class_names))
+    parts = split(data.images, data.labels, test_size=d.test_size, val_size=d.val_size or None,
+                  seed=d.split_seed, class_names=list(data.class_names))
+    return Prepared(data, parts, list(data.class_names), info)
+
+
+def preprocessing_spec(config: TrainConfig, class_names: list[str]) -> dict:
+    """How to turn a photo into this model's input — what :class:`selib.Predictor` reads."""
+    d = config.data
+    return {"image_size": [d.image_size, d.image_size], "color": d.color, "fit": d.fit,
+            "channels": d.channels, "input_dtype": "uint8", "class_names": list(class_names),
+            "tta": config.eval.tta}
 
 
 # ---------------------------------------------------------------------------------------------
-# Model and optimiser.
+# 3. Runtime: seed, precision, devices.
 # ---------------------------------------------------------------------------------------------
+@dataclass
+class Runtime:
+    precision: str
+    jit_compile: bool | str
+    distribution: hardware.Distribution
+
+    @property
+    def replicas(self) -> int:
+        return self.distribution.replicas
+
+
+def _jit(setting, gpus: bool):
+    """XLA: JAX compiles every step anyway; on TensorFlow it pays on a GPU but was slower on the
+    CPU (49 vs 67 % of the matmul peak), and there Keras' own "auto" leaves it off for layers
+    without an XLA kernel (the image warp of the augmentation)."""
+    if setting != "auto":
+        return bool(setting)
+    if hardware.backend_name() == "jax":
+        return True
+    return "auto" if gpus and hardware.backend_name() == "tensorflow" else False
+
+
+@contextlib.contextmanager
+def runtime(rt: RuntimeConfig) -> Iterator[Runtime]:
+    """Seed everything, set the precision policy and enter the distribution scope (build,
+    compile and fit inside it)."""
+    keras.utils.set_random_seed(rt.seed)
+    dist = hardware.make_distribution(list(rt.devices) if rt.devices else None)
+    gpus = bool(hardware.gpu_devices())
+    precision = hardware.choose_precision(rt.precision)
+    with hardware.precision_policy(precision), dist.scope():
+        yield Runtime(precision, _jit(rt.jit_compile, gpus), dist)
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. The model.
+# ---------------------------------------------------------------------------------------------
+def network_kwargs(config: TrainConfig) -> dict:
+    """The builder's keyword arguments for ``config.model`` (every field applies, the seed's too)."""
+    m = config.model
+    common = dict(ratio=m.ratio if m.attention else None, attn=m.attention or "se", se_gate=m.se_gate,
+                  se_squeeze=m.se_squeeze, se_use_bias=m.se_use_bias, se_min_units=m.se_min_units)
+    if m.architecture == "se_inception":
+        return dict(filters=m.filters, **common)
+    return dict(depth=m.depth, filters=m.filters, block=m.block, style=m.style, width=m.width,
+                initial_filters=m.initial_filters, weight_decay=m.model_weight_decay,
+                se_placement=m.se_placement, stem_stride=m.stem_stride, stem_pool=m.stem_pool, **common)
+
+
 def build_model(config: TrainConfig, num_classes: int) -> keras.Model:
-    """The network a config names, for (size, size, channels) inputs."""
-    from selib.models import resnet as models
+    """The network a config names, starting with its own preprocessing: a uint8 image input of
+    the stated size, ``Rescaling(1/255)`` and (active only in training) the augmentation."""
+    from selib.layers.augment import augmentation
+    from selib.models.inception import se_inception_net
+    from selib.models.resnet import se_resnet
 
-    shape = (config.image_size, config.image_size, config.channels)
-    if config.model == "seed":
-        return models.seed_model(shape, num_classes, weight_decay=config.model_weight_decay)
-    if config.model == "se_inception":
-        return models.se_inception_net(shape, num_classes, filters=config.filters, ratio=config.ratio)
-    if config.model in ("se_resnet", "resnet"):
-        return models.se_resnet(
-            shape, num_classes, depth=config.depth, filters=config.filters, block=config.block,
-            style=config.style, ratio=None if config.model == "resnet" else config.ratio,
-            width=config.width, initial_filters=config.initial_filters,
-            weight_decay=config.model_weight_decay, se_placement=config.se_placement,
-            se_gate=config.se_gate, se_squeeze=config.se_squeeze, stem_stride=config.stem_stride,
-            stem_pool=config.stem_pool)
-    raise ValueError(f"unknown model {config.model!r}; use 'seed', 'se_resnet', 'resnet' or 'se_inception'")
-
-
-def learning_rate(config: TrainConfig, steps_per_epoch: int):
-    """Constant (the seed) or cosine decay with optional linear warm-up (Keras' CosineDecay)."""
-    if config.schedule == "constant":
-        return config.learning_rate
-    if config.schedule == "cosine":
-        total = max(1, config.epochs * steps_per_epoch)
-        warmup = int(round(config.warmup_epochs * steps_per_epoch))
-        if warmup:
-            return keras.optimizers.schedules.CosineDecay(
-                0.0, decay_steps=max(1, total - warmup), warmup_target=config.learning_rate,
-                warmup_steps=warmup)
-        return keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=total)
-    raise ValueError(f"unknown schedule {config.schedule!r}; use 'constant' or 'cosine'")
-
-
-def make_optimizer(config: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
-    lr = learning_rate(config, steps_per_epoch)
-    wd = config.weight_decay or None
-    if config.optimizer == "adam":
-        return keras.optimizers.Adam(lr, beta_1=config.beta_1, beta_2=config.beta_2,
-                                     epsilon=config.epsilon, weight_decay=wd)
-    if config.optimizer == "adamw":
-        return keras.optimizers.AdamW(lr, weight_decay=config.weight_decay or 0.004,
-                                      beta_1=config.beta_1, beta_2=config.beta_2, epsilon=config.epsilon)
-    if config.optimizer == "sgd":
-        return keras.optimizers.SGD(lr, momentum=config.momentum, nesterov=True, weight_decay=wd)
-    raise ValueError(f"unknown optimizer {config.optimizer!r}; use 'adam', 'adamw' or 'sgd'")
+    d, m = config.data, config.model
+    shape = (d.image_size, d.image_size, d.channels)
+    image = keras.Input(shape, dtype="uint8", name="image")
+    x = keras.layers.Rescaling(1.0 / 255, name="rescale")(image)
+    if m.augment:
+        x = augmentation(m.augment, seed=config.runtime.seed)(x)
+    builder = se_inception_net if m.architecture == "se_inception" else se_resnet
+    name = f"{config.name}_{m.architecture}"
+    return builder(shape, num_classes, input_tensor=x, name=name, **network_kwargs(config))
 
 
 # ---------------------------------------------------------------------------------------------
-# Hardware.
+# 5. Fit.
 # ---------------------------------------------------------------------------------------------
-def _flag(value, default: bool) -> bool:
-    return default if value == "auto" else bool(value)
-
-
-def hardware_summary() -> dict:
-    """What TensorFlow sees — printed by notebook 04 and stored in metrics.json."""
-    gpus = tf.config.list_physical_devices("GPU")
-    return {"tensorflow": tf.__version__, "keras": keras.__version__, "gpus": [g.name for g in gpus],
-            "cpus": os.cpu_count(), "device": "GPU" if gpus else "CPU"}
-
-
-def distribution_strategy(devices: list[str] | None = None):
-    """MirroredStrategy across several GPUs (or the ``devices`` given, e.g. two logical CPUs in
-    the tests), else the default one-device strategy."""
-    if devices and len(devices) > 1:
-        return tf.distribute.MirroredStrategy(devices)
-    gpus = tf.config.list_logical_devices("GPU")
-    if len(gpus) > 1:
-        return tf.distribute.MirroredStrategy()
-    return tf.distribute.get_strategy()
-
-
-# ---------------------------------------------------------------------------------------------
-# Callbacks.
-# ---------------------------------------------------------------------------------------------
-class EpochStats(keras.callbacks.Callback):
-    """Adds ``lr`` and ``epoch_seconds`` to the logs (so CSVLogger records them) and enforces an
-    optional wall-clock budget for training."""
-
-    def __init__(self, max_seconds: float | None = None) -> None:
-        super().__init__()
-        self.max_seconds = max_seconds
-        self._t0 = self._epoch_t0 = 0.0
-
-    def on_train_begin(self, logs=None):
-        self._t0 = time.perf_counter()
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch_t0 = time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.max_seconds and time.perf_counter() - self._t0 > self.max_seconds:
-            self.model.stop_training = True
-
-    def on_epoch_end(self, epoch, logs=None):
-        if logs is None:
-            return
-        opt = self.model.optimizer
-        lr = opt.learning_rate
-        if isinstance(lr, keras.optimizers.schedules.LearningRateSchedule):
-            lr = lr(opt.iterations)
-        logs["lr"] = float(keras.ops.convert_to_numpy(lr))
-        logs["epoch_seconds"] = time.perf_counter() - self._epoch_t0
-
-
 def _verbose(verbose) -> int:
     if verbose != "auto":
         return int(verbose)
     return 2 if (os.environ.get("CI") or not sys.stdout.isatty()) else 1
 
 
+def _restore(model: keras.Model, run: RunFolder, state: ResumeState | None) -> ResumeState | None:
+    """Load the committed weights (and optimiser state); a file that will not load means a
+    damaged backup: say so in one line and restart from epoch 1."""
+    if state is None or not state.weights:
+        return None
+    model.optimizer.build(model.trainable_variables)
+    try:
+        model.load_weights(run.backup / state.weights)
+    except Exception as exc:  # noqa: BLE001 - h5py/keras raise many kinds for a damaged file
+        run.discard_backup(f"{state.weights} will not load ({type(exc).__name__})")
+        return None
+    return state
+
+
+def fit(model: keras.Model, config: TrainConfig, prepared: Prepared, run: RunFolder, rt: Runtime,
+        state: ResumeState | None, *, verbose="auto", callbacks: list | None = None) -> RunRecorder:
+    """Fit from the committed epoch to ``config.optim.epochs``; returns the run recorder."""
+    o, sp, n = config.optim, prepared.split, len(prepared.class_names)
+    start = state.epoch if state else 0
+    train_b = batches(sp.x_train, sp.y_train, o.batch_size, training=True, seed=config.runtime.seed,
+                      num_classes=n, replicas=rt.replicas, epoch=start)
+    has_val = sp.x_val is not None and len(sp.x_val) > 0
+    val_b = batches(sp.x_val, sp.y_val, o.batch_size, num_classes=n,
+                    replicas=rt.replicas) if has_val else None
+    if val_b is not None and rt.replicas > 1:
+        val_b.drop_remainder = True
+    recorder = RunRecorder(run, "val_accuracy" if has_val else "accuracy", state,
+                           save=rt.distribution.is_chief)
+    # the caller's callbacks run before the recorder, so what they log is what gets recorded
+    cbs = [EpochStats(config.runtime.max_train_seconds), *(callbacks or []), recorder]
+    if os.environ.get(PROGRESS_ENV) == "stderr":
+        cbs.append(ProgressLine(o.epochs, label=f"{config.name}: "))
+    if start < o.epochs:
+        model.fit(train_b, validation_data=val_b, epochs=o.epochs, initial_epoch=start, callbacks=cbs,
+                  verbose=_verbose(verbose))
+    return recorder
+
+
+def _check_diverged(recorder: RunRecorder, run: RunFolder) -> None:
+    if recorder.diverged_at is None:
+        return
+    best = recorder.state.best
+    kept = (f"the last good checkpoint (epoch {best['epoch']}, {best['monitor']} "
+            f"{100 * best['value']:.1f} %) is kept at {run.file('model.keras')}"
+            if best and run.file("model.keras").exists() else
+            "no epoch finished with finite values, so there is no checkpoint")
+    raise TrainingDiverged(f"training diverged in epoch {recorder.diverged_at} "
+                           f"({', '.join(recorder.bad)} not finite); lower the learning rate. {kept}.")
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. Finalise.
+# ---------------------------------------------------------------------------------------------
+def _history(run: RunFolder):
+    import pandas as pd
+
+    path = run.file("history.csv")
+    return pd.read_csv(path) if path.exists() and path.stat().st_size else pd.DataFrame()
+
+
+def finalize(run: RunFolder, model: keras.Model, config: TrainConfig, prepared: Prepared, rt: Runtime,
+             recorder: RunRecorder, seconds: dict, evaluate_test: bool = True) -> TrainResult:
+    """Test the kept (best finite) model, write metrics.json and mark the run finished."""
+    from selib.analysis.evaluation import evaluate
+    from selib.training.run_folder import atomic_save
+
+    best_path = run.file("model.keras")
+    if not best_path.exists():   # e.g. the time budget ended before the first epoch did
+        atomic_save(best_path, model.save)
+    best = load_model(best_path)
+    history, sp = _history(run), prepared.split
+    metrics = {
+        "profile": config.name, "class_names": prepared.class_names, "data": prepared.info,
+        "n_train": int(len(sp.x_train)), "n_val": int(len(sp.val_idx)), "n_test": int(len(sp.test_idx)),
+        "epochs_run": int(len(history)), "best_epoch": (recorder.state.best or {}).get("epoch"),
+        **{k: round(v, 2) for k, v in seconds.items()},
+        "mean_epoch_seconds": round(float(history["epoch_seconds"].mean()), 2) if "epoch_seconds" in history else None,
+        "params": int(best.count_params()), "precision": rt.precision, "xla": bool(getattr(model, "jit_compile", rt.jit_compile)),
+        "distribution": rt.distribution.kind, "replicas": rt.replicas,
+        "hardware": hardware.device_summary(),
+    }
+    if evaluate_test and sp.x_test is not None and len(sp.x_test):
+        ev = evaluate(best, sp.x_test, sp.y_test, prepared.class_names,
+                      batch_size=config.optim.batch_size, tta=config.eval.tta)
+        metrics.update(test_accuracy=ev.accuracy, test_loss=ev.loss, worst_pairs=ev.worst_pairs_text())
+    if rt.distribution.is_chief:
+        run.finish(metrics)
+    return TrainResult(run.path, best, history, metrics, prepared, config)
+
+
+def load_model(path: str | os.PathLike) -> keras.Model:
+    """A saved selib model (``safe_mode=True``); a missing or damaged file is one clear line."""
+    import selib.layers  # noqa: F401 - registers selib's layers before loading
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"model file not found: {path}")
+    try:
+        return keras.saving.load_model(path, safe_mode=True)
+    except Exception as exc:  # noqa: BLE001 - zip, h5 and config errors all mean "damaged"
+        raise ModelFileError(f"{path} is not a loadable Keras model (damaged or not a .keras file: "
+                             f"{type(exc).__name__})") from exc
+
+
 # ---------------------------------------------------------------------------------------------
 # The run.
 # ---------------------------------------------------------------------------------------------
 def train(config: TrainConfig, data_dir: str | os.PathLike, out_dir: str | os.PathLike, *,
-          verbose="auto", tensorboard: bool = False, prepared: Prepared | None = None,
-          extra_callbacks: list | None = None, evaluate_test: bool = True) -> TrainResult:
-    """Train ``config`` on ``data_dir`` into ``out_dir`` (resuming if a backup is there)."""
-    import pandas as pd
-
-    from selib.analysis.evaluation import evaluate
-
-    run_dir = Path(out_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    saved = run_dir / "config.json"
-    if (run_dir / "backup").exists() and saved.exists():
-        previous = TrainConfig.load(saved)
-        if previous.to_dict() != config.to_dict():
-            raise ValueError(f"{run_dir} holds an unfinished run with a different config; "
-                             "use another --out or delete that folder")
-    config.save(saved)
-
-    keras.utils.set_random_seed(config.seed)
-    on_gpu = gpu_available()
-    use_mp = _flag(config.mixed_precision, on_gpu)
-    use_xla = _flag(config.jit_compile, on_gpu)
-    t_load = time.perf_counter()
-    prepared = prepared or prepare_data(config, data_dir)
-    load_seconds = time.perf_counter() - t_load
-    sp = prepared.split
-    (run_dir / "classes.json").write_text(json.dumps(prepared.class_names) + "\n")
-    n_classes = len(prepared.class_names)
-    steps = math.ceil(len(sp.x_train) / config.batch_size)
-
-    previous_policy = keras.mixed_precision.global_policy().name
-    keras.mixed_precision.set_global_policy("mixed_float16" if use_mp else "float32")
-    try:
-        strategy = distribution_strategy(config.extra.get("devices"))
-        with strategy.scope():
-            keras.utils.set_random_seed(config.seed)   # same seed -> same initial weights
-            model = build_model(config, n_classes)
-            model.compile(optimizer=make_optimizer(config, steps),
-                          loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
-                          metrics=["accuracy"], jit_compile=use_xla)
-    finally:
-        keras.mixed_precision.set_global_policy(previous_policy)
-
-    train_ds = make_dataset(sp.x_train, sp.y_train, config.batch_size, training=True,
-                            augment=config.augment, shuffle_seed=config.seed,
-                            one_hot_classes=n_classes)
-    has_val = sp.x_val is not None and len(sp.x_val) > 0
-    val_ds = (make_dataset(sp.x_val, sp.y_val, config.batch_size, one_hot_classes=n_classes)
-              if has_val else None)
-    if strategy.num_replicas_in_sync > 1:
-        # equal per-replica batches: MirroredStrategy cannot split a ragged last batch evenly
-        even = lambda ds: ds.unbatch().batch(config.batch_size, drop_remainder=True)
-        train_ds = even(train_ds)
-        val_ds = even(val_ds) if val_ds is not None else None
-    monitor = "val_accuracy" if has_val else "accuracy"
-    history_csv = run_dir / "history.csv"
-    resuming = (run_dir / "backup").exists()
-    if not resuming and history_csv.exists():
-        history_csv.unlink()
-    checkpoint = keras.callbacks.ModelCheckpoint(run_dir / "model.keras", monitor=monitor, mode="max",
-                                                 save_best_only=True)
-    if resuming and history_csv.exists() and (run_dir / "model.keras").exists():
-        done = pd.read_csv(history_csv)
-        if monitor in done and len(done):   # keep the best model from before the crash
-            checkpoint.best = float(done[monitor].max())
-    callbacks = [
-        EpochStats(config.max_train_seconds),
-        keras.callbacks.TerminateOnNaN(),
-        checkpoint,
-        keras.callbacks.BackupAndRestore(str(run_dir / "backup"), delete_checkpoint=True),
-        keras.callbacks.CSVLogger(str(history_csv), append=resuming),
-        *(extra_callbacks or []),
-    ]
-    if tensorboard:
-        callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
-
+          verbose="auto", prepared: Prepared | None = None, callbacks: list | None = None,
+          evaluate_test: bool = True, overwrite: bool = False, use_cache: bool = True) -> TrainResult:
+    """Train ``config`` on ``data_dir`` into ``out_dir``: resume it if it was interrupted, return
+    it if it is finished, refuse (one line) a folder that holds another run unless ``overwrite``."""
     t0 = time.perf_counter()
-    model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, callbacks=callbacks, shuffle=False,
-              verbose=_verbose(verbose))
-    train_seconds = time.perf_counter() - t0
-
-    history = pd.read_csv(history_csv) if history_csv.exists() else pd.DataFrame()
-    if len(history):
-        history = history.drop_duplicates("epoch", keep="last").reset_index(drop=True)
-    losses = history["loss"].to_numpy(dtype=float) if "loss" in history else np.array([])
-    diverged = (len(history) and not np.all(np.isfinite(losses))) or \
-        (model.stop_training and len(history) < config.epochs and not config.max_train_seconds)
-    best_path = run_dir / "model.keras"
-    if diverged:
-        kept = f"the last good checkpoint is kept at {best_path}" if best_path.exists() else \
-            "no epoch finished cleanly, so there is no checkpoint"
-        raise TrainingDiverged(f"training diverged (loss became NaN/inf after {len(history)} "
-                               f"epoch(s)); lower the learning rate. {kept}.")
-    if not best_path.exists():  # e.g. stopped by the time budget before the first epoch ended
-        model.save(best_path)
-    best = keras.saving.load_model(best_path, safe_mode=True)
-
-    metrics = {
-        "profile": config.name, "class_names": prepared.class_names,
-        "n_train": int(len(sp.x_train)), "n_val": int(len(sp.x_val)) if has_val else 0,
-        "n_test": int(len(sp.x_test)) if sp.x_test is not None else 0,
-        "epochs_run": int(len(history)), "train_seconds": round(train_seconds, 2),
-        "load_seconds": round(load_seconds, 2),
-        "mean_epoch_seconds": round(float(history["epoch_seconds"].mean()), 2)
-        if "epoch_seconds" in history else None,
-        "params": int(best.count_params()), "mixed_precision": use_mp, "xla": use_xla,
-        "replicas": int(strategy.num_replicas_in_sync),
-        "hardware": hardware_summary(),
-    }
-    if evaluate_test and sp.x_test is not None and len(sp.x_test):
-        ev = evaluate(best, sp.x_test, sp.y_test, prepared.class_names,
-                      batch_size=config.batch_size, tta=config.tta)
-        metrics.update(test_accuracy=ev.accuracy, test_loss=ev.loss,
-                       worst_pairs=ev.worst_pairs_text())
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    return TrainResult(run_dir, best, history, metrics, prepared, config)
+    prepared = prepared or prepare_data(config, data_dir, use_cache=use_cache)
+    load_seconds = time.perf_counter() - t0
+    run = RunFolder(out_dir)
+    with _lock_if_chief(run):
+        status = _begin(run, config, prepared, overwrite)
+        if status == "finished":
+            return load_result(run, config, prepared)
+        with runtime(config.runtime) as rt:
+            model = build_model(config, len(prepared.class_names))
+            n, bs = len(prepared.split.x_train), config.optim.batch_size
+            steps = max(1, n // bs if rt.replicas > 1 else math.ceil(n / bs))
+            compile_model(model, config.optim, steps, rt.jit_compile)
+            state = _restore(model, run, run.load_state() if status == "resume" else None)
+            t1 = time.perf_counter()
+            recorder = fit(model, config, prepared, run, rt, state, verbose=verbose, callbacks=callbacks)
+            train_seconds = time.perf_counter() - t1
+        _check_diverged(recorder, run)
+        return finalize(run, model, config, prepared, rt, recorder,
+                        {"train_seconds": train_seconds, "load_seconds": load_seconds}, evaluate_test)
 
 
-def run_class_names(run_dir: str | os.PathLike) -> list[str] | None:
-    """The class names a run was trained on (classes.json, written before the first epoch)."""
-    path = Path(run_dir) / "classes.json"
-    return json.loads(path.read_text()) if path.exists() else None
+def _is_chief() -> bool:
+    return hardware.parse_tf_config(os.environ.get("TF_CONFIG"))[1]
+
+
+@contextlib.contextmanager
+def _lock_if_chief(run: RunFolder):
+    """The chief owns the folder; other workers of a multi-worker run only read its backup."""
+    if _is_chief():
+        with run.lock():
+            yield
+    else:
+        yield
+
+
+def _begin(run: RunFolder, config: TrainConfig, prepared: Prepared, overwrite: bool) -> str:
+    if not _is_chief():
+        return "resume" if run.load_state() is not None else "fresh"
+    return run.begin(config, prepared.info, prepared.class_names,
+                     preprocessing_spec(config, prepared.class_names), overwrite=overwrite)
+
+
+def load_result(run: RunFolder | str | os.PathLike, config: TrainConfig,
+                prepared: Prepared) -> TrainResult:
+    """A finished run as a :class:`TrainResult` (model, history, metrics)."""
+    import json
+
+    run = run if isinstance(run, RunFolder) else RunFolder(run)
+    metrics = json.loads(run.file("metrics.json").read_text())
+    return TrainResult(run.path, load_model(run.file("model.keras")), _history(run), metrics, prepared, config)
 
 
 def load_run(run_dir: str | os.PathLike) -> tuple[keras.Model, TrainConfig, dict]:
     """The best model, config and metrics of a finished run."""
-    run_dir = Path(run_dir)
-    model = keras.saving.load_model(run_dir / "model.keras", safe_mode=True)
-    metrics_path = run_dir / "metrics.json"
-    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
-    return model, TrainConfig.load(run_dir / "config.json"), metrics
+    import json
+
+    run = RunFolder(run_dir)
+    if not run.is_finished():
+        raise ModelFileError(f"{run.path} holds no finished selib run")
+    metrics = json.loads(run.file("metrics.json").read_text())
+    return load_model(run.file("model.keras")), TrainConfig.load(run.file("config.json")), metrics
 
 
 def ensure_run(config: TrainConfig, data_dir: str | os.PathLike, run_dir: str | os.PathLike,
-               verbose="auto") -> TrainResult:
-    """Load a finished run with this exact config, or train it — so each notebook runs on its own."""
-    import pandas as pd
-
-    run_dir = Path(run_dir)
-    done = all((run_dir / f).exists() for f in ("model.keras", "metrics.json", "config.json"))
-    if done and not (run_dir / "backup").exists() and TrainConfig.load(run_dir / "config.json") == config:
-        model, _, metrics = load_run(run_dir)
-        history = pd.read_csv(run_dir / "history.csv") if (run_dir / "history.csv").exists() else pd.DataFrame()
-        return TrainResult(run_dir, model, history, metrics, prepare_data(config, data_dir, progress=False),
-                           config)
-    return train(config, data_dir, run_dir, verbose=verbose)
-
-
-def seconds_per_image(config: TrainConfig, num_classes: int = 4, batch_size: int = 4, steps: int = 2) -> float:
-    """Measured training time per image for a config's network on this machine (random data).
-
-    Used to say honestly what a profile costs here before running it (e.g. the seed recipe at
-    473² on a laptop CPU): one warm-up step, then the mean of ``steps`` timed steps.
-    """
-    keras.utils.set_random_seed(0)
-    model = build_model(config, num_classes)
-    model.compile(optimizer=make_optimizer(config, 1), loss="categorical_crossentropy")
-    x = np.random.default_rng(0).random((batch_size, config.image_size, config.image_size, config.channels),
-                                        dtype=np.float32)
-    y = np.eye(num_classes, dtype=np.float32)[np.arange(batch_size) % num_classes]
-    model.train_on_batch(x, y)
-    t = time.perf_counter()
-    for _ in range(steps):
-        model.train_on_batch(x, y)
-    return (time.perf_counter() - t) / (steps * batch_size)
+               verbose="auto", overwrite: bool = True) -> TrainResult:
+    """A finished run with this exact config and data, loaded, or trained (resumed) now — so each
+    notebook runs on its own. A folder holding another config is replaced (``overwrite``)."""
+    prepared = prepare_data(config, data_dir, progress=False)
+    run = RunFolder(run_dir)
+    if run.is_finished(config.to_dict(), prepared.info["fingerprint"]):
+        return load_result(run, config, prepared)
+    try:
+        m = run.manifest()
+        replace = m is None or run.mismatch(m, config, prepared.info) is not None
+    except RunFolderError:   # a damaged manifest: nothing in the folder can be trusted
+        replace = True
+    return train(config, data_dir, run_dir, verbose=verbose, prepared=prepared,
+                 overwrite=overwrite and replace)

@@ -1,0 +1,68 @@
+"""Grad-CAM (Selvaraju et al.): where in the image the evidence for a class lies, on any backend.
+
+The gradient of the chosen class's logit (pre-softmax, so saturation does not flatten it) with
+respect to the last feature map, averaged over space, weights that map's channels; the ReLU of
+the weighted sum, normalised and resized, is the heat map. The gradient itself comes from
+:func:`selib.hardware.gradients`, which has one branch per Keras backend.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import keras
+import numpy as np
+
+from selib import hardware
+
+__all__ = ["grad_cam", "last_conv_layer", "split_at"]
+
+
+def last_conv_layer(model: keras.Model) -> str:
+    """Name of the last layer with a 4-D output before global pooling (Grad-CAM's target)."""
+    for layer in reversed(model.layers):
+        out = getattr(layer, "output", None)
+        if out is not None and len(out.shape) == 4:
+            return layer.name
+    raise ValueError("no 4-D feature map found for Grad-CAM")
+
+
+def split_at(model: keras.Model, layer_name: str, head_name: str = "logits") -> tuple[keras.Model, keras.Model]:
+    """The model cut in two at ``layer_name``: ``x -> feature map`` and ``feature map -> logits``.
+
+    The second part is rebuilt on a new input from the layers after the cut, which must form a
+    chain (true of every selib network after its last block: pooling, classifier)."""
+    names = [layer.name for layer in model.layers]
+    cut = names.index(layer_name)
+    end = names.index(head_name) if head_name in names else len(names) - 1
+    fmap = model.get_layer(layer_name).output
+    inp = keras.Input(tuple(fmap.shape[1:]), name=f"{layer_name}_in")
+    x, prev = inp, model.layers[cut]
+    for layer in model.layers[cut + 1:end + 1]:
+        if layer.input is not prev.output:
+            raise ValueError(f"the layers after {layer_name!r} do not form a chain at {layer.name!r}; "
+                             "pick a later layer for Grad-CAM")
+        x, prev = layer(x), layer
+    return keras.Model(model.input, fmap), keras.Model(inp, x)
+
+
+def grad_cam(model: keras.Model, x: np.ndarray, class_index: Sequence[int] | None = None,
+             layer_name: str | None = None) -> np.ndarray:
+    """Grad-CAM heat maps (N, H, W) in [0, 1] at the input resolution, for uint8 images ``x``.
+
+    ``class_index`` (one per image) defaults to the predicted class.
+    """
+    x = np.asarray(x)
+    body, head = split_at(model, layer_name or last_conv_layer(model))
+    if class_index is None:
+        class_index = model.predict(x, verbose=0).argmax(axis=1)
+    idx = keras.ops.convert_to_tensor(np.asarray(class_index, dtype="int32")[:, None])
+
+    def score(fmap, training=False):
+        return keras.ops.take_along_axis(head(fmap, training=training), idx, axis=1)[:, 0]
+
+    fmap, grads = hardware.gradients(body, score, x)
+    weights = grads.mean(axis=(1, 2), keepdims=True)
+    cam = np.maximum((weights * fmap).sum(axis=-1), 0.0)
+    cam /= cam.max(axis=(1, 2), keepdims=True) + 1e-8
+    resized = keras.ops.image.resize(cam[..., None], tuple(x.shape[1:3]), interpolation="bilinear")
+    return np.asarray(keras.ops.convert_to_numpy(resized), dtype=np.float32)[..., 0]
