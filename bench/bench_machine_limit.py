@@ -1,11 +1,19 @@
-"""Benchmark 3: how close training gets to the machine's float32 limit.
+"""Benchmark 3: how close training gets to the machine's limit, in the precision training uses.
 
     python bench/bench_machine_limit.py                    # peak + 2 networks + op profile, ~2-3 min
+    python bench/bench_machine_limit.py --precision float32   # the float32 figures (v0.1's default)
     python bench/bench_machine_limit.py --investigate      # + batch, threads, oneDNN, XLA, bf16 (~6 min)
 
-**Peak**: the median GFLOP/s of large float32 matrix products, ``tf.matmul`` (oneDNN) and NumPy
-(its BLAS), n x n x n at ``--matmul-sizes``; 2 n³ FLOPs each. The peak is the best of those
-medians — what this machine's best-tuned float32 kernel does, not a datasheet number.
+**Precision**: ``--precision auto`` (the default) is what ``selib train`` picks here
+(``selib.hardware.choose_precision``): ``mixed_bfloat16`` on a CPU with AVX512_BF16/AMX, else
+``float32``. The networks are built under that Keras policy, and the peak below is measured in the
+same compute dtype, so "% of peak" is always against the peak of the precision actually used
+(bfloat16 products on a bf16 CPU; the float32 peak is reported next to it for reference).
+
+**Peak**: the median GFLOP/s of large matrix products in the compute dtype, ``tf.matmul``
+(oneDNN) and — in float32 only, NumPy has no bfloat16 BLAS — NumPy, n x n x n at
+``--matmul-sizes``; 2 n³ FLOPs each. The peak is the best of those medians — what this machine's
+best-tuned kernel of that dtype does, not a datasheet number.
 
 **Achieved**: training images/s (``train_on_batch`` on an in-memory float32 batch, so no input
 pipeline; Adam) times the FLOPs of one training image. Training FLOPs are counted as
@@ -66,14 +74,20 @@ def build(name: str, size: int, channels: int, tiny: bool = False):
 # ---------------------------------------------------------------------------------------------
 # Peak.
 # ---------------------------------------------------------------------------------------------
-def matmul_fns(n: int):
+def compute_dtype(precision: str) -> str:
+    """The dtype the matrix products run in under a Keras policy name."""
+    return {"mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}.get(precision, "float32")
+
+
+def matmul_fns(n: int, dtype: str = "float32"):
+    """(TensorFlow matmul, NumPy matmul or None) of two n x n matrices in ``dtype``."""
     tf = C.tf_quiet()
     import numpy as np
 
     rng = np.random.default_rng(0)
     a_np = rng.random((n, n), dtype=np.float32)
     b_np = rng.random((n, n), dtype=np.float32)
-    a, b = tf.constant(a_np), tf.constant(b_np)
+    a, b = tf.cast(tf.constant(a_np), dtype), tf.cast(tf.constant(b_np), dtype)
 
     def tf_mm():
         tf.matmul(a, b).numpy()
@@ -81,16 +95,16 @@ def matmul_fns(n: int):
     def np_mm():
         a_np @ b_np
 
-    return tf_mm, np_mm
+    return tf_mm, (np_mm if dtype == "float32" else None)
 
 
-def measure_peak(sizes, repeats: int) -> dict:
+def measure_peak(sizes, repeats: int, dtype: str = "float32") -> dict:
     """Median GFLOP/s per library and size. The libraries are timed one after the other, not
     interleaved: right after a TensorFlow op its idle threads still spin for a moment, which
     would slow a NumPy (OpenBLAS) call that follows at once."""
     out = {}
     for n in sizes:
-        fns = dict(zip(("tf", "numpy"), matmul_fns(n)))
+        fns = {k: f for k, f in zip(("tf", "numpy"), matmul_fns(n, dtype)) if f is not None}
         for k, fn in fns.items():
             time.sleep(0.2)
             t = C.interleaved({k: fn}, repeats, warmup=1)[k]
@@ -100,8 +114,8 @@ def measure_peak(sizes, repeats: int) -> dict:
     best = {k: max(v.values(), key=lambda s: s["median"]) for k, v in out.items()}
     peak_lib = max(best, key=lambda k: best[k]["median"])
     peak_cpu = max(st["per_cpu_second"] for d in out.values() for st in d.values())
-    return {"gflops": out, "peak_gflops": best[peak_lib]["median"], "peak_gflops_per_cpu_second": peak_cpu,
-            "peak_from": peak_lib,
+    return {"dtype": dtype, "gflops": out, "peak_gflops": best[peak_lib]["median"],
+            "peak_gflops_per_cpu_second": peak_cpu, "peak_from": peak_lib,
             "peak_size": int(max(out[peak_lib], key=lambda n: out[peak_lib][n]["median"]))}
 
 
@@ -123,8 +137,9 @@ def train_fn(model, size, channels, batch, steps, jit=False):
 
 def measure_network(name: str, size: int, channels: int, batch: int, steps: int, repeats: int,
                     peak_n: int, tiny: bool = False, jit: bool = False, peak_wall: float = 0.0,
-                    peak_cpu: float = 0.0) -> dict:
-    """Training rate of one network, and its fraction of max(machine peak, paired peak)."""
+                    peak_cpu: float = 0.0, dtype: str = "float32") -> dict:
+    """Training rate of one network (built under the current Keras policy), and its fraction
+    of max(machine peak, paired peak), both peaks in ``dtype``."""
     import keras
 
     from selib.models.flops import count_flops
@@ -134,7 +149,7 @@ def measure_network(name: str, size: int, channels: int, batch: int, steps: int,
     fwd = count_flops(model)
     train_flops = 3 * fwd.flops
     step = train_fn(model, size, channels, batch, steps, jit)
-    tf_mm, _ = matmul_fns(peak_n)
+    tf_mm, _ = matmul_fns(peak_n, dtype)
     with C.Contention() as cont:
         t = C.interleaved({"peak": lambda: [tf_mm() for _ in range(3)], "train": step}, repeats, warmup=1)
     peaks = [3 * 2 * peak_n ** 3 / s / 1e9 for s in t["peak"]["wall"]]
@@ -147,6 +162,7 @@ def measure_network(name: str, size: int, channels: int, batch: int, steps: int,
     ceiling = {"wall": max(peak_wall, C.median(peaks)), "cpu": max(peak_cpu, C.median(peaks_cpu))}
     frac = {"wall": C.median(achieved) / ceiling["wall"], "cpu": C.median(achieved_cpu) / ceiling["cpu"]}
     return {"network": name, "size": size, "channels": channels, "batch": batch,
+            "precision": keras.mixed_precision.global_policy().name, "peak_dtype": dtype,
             "params": int(model.count_params()),
             "forward_gflops_per_image": fwd.flops / 1e9,
             "train_gflops_per_image": train_flops / 1e9,
@@ -284,11 +300,13 @@ def child(spec: dict) -> dict:
         tf.config.threading.set_inter_op_parallelism_threads(spec["inter"])
     import keras
 
-    if spec.get("policy"):
-        keras.mixed_precision.set_global_policy(spec["policy"])
+    policy = spec.get("policy") or spec.get("default_policy") or "float32"
+    keras.mixed_precision.set_global_policy(policy)
+    same = compute_dtype(policy) == spec.get("peak_dtype", "float32")   # the given peak applies
     return measure_network(spec["network"], spec["size"], spec["channels"], spec["batch"],
                            spec["steps"], spec["repeats"], spec["peak_n"], spec.get("tiny", False),
-                           spec.get("jit", False), spec.get("peak_wall", 0.0), spec.get("peak_cpu", 0.0))
+                           spec.get("jit", False), spec.get("peak_wall", 0.0) if same else 0.0,
+                           spec.get("peak_cpu", 0.0) if same else 0.0, compute_dtype(policy))
 
 
 def investigate(network: str, net: dict, steps: int, repeats: int, peak_n: int, tiny: bool,
@@ -298,6 +316,7 @@ def investigate(network: str, net: dict, steps: int, repeats: int, peak_n: int, 
     for label, spec, env in variants:
         spec = {"network": network, **net, "steps": steps, "repeats": repeats, "peak_n": peak_n,
                 "tiny": tiny, "peak_wall": peak.get("peak_gflops", 0.0),
+                "default_policy": peak.get("precision", "float32"), "peak_dtype": peak.get("dtype", "float32"),
                 "peak_cpu": peak.get("peak_gflops_per_cpu_second", 0.0), **spec}
         e = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **env}
         t0 = time.perf_counter()
@@ -321,9 +340,15 @@ def investigate(network: str, net: dict, steps: int, repeats: int, peak_n: int, 
 # ---------------------------------------------------------------------------------------------
 def report(res: dict) -> str:
     pk = res["peak"]
-    lines = [f"float32 matmul peak on {res['machine']['usable_cpus']} CPUs: "
+    lines = [f"training precision {pk['precision']} ({res['params']['precision_setting']}); "
+             f"{pk['dtype']} matmul peak on {res['machine']['usable_cpus']} CPUs: "
              f"{pk['peak_gflops']:.0f} GFLOP/s ({pk['peak_from']}, n = {pk['peak_size']}, median), "
              f"{pk['peak_gflops_per_cpu_second']:.0f} GFLOP per CPU-second"]
+    if pk.get("float32_reference"):
+        f32 = pk["float32_reference"]
+        lines.append(f"float32 matmul for reference (n = {f32['peak_size']}): {f32['peak_gflops']:.0f} GFLOP/s, "
+                     f"{f32['peak_gflops_per_cpu_second']:.0f} GFLOP per CPU-second "
+                     f"({pk['dtype']} = {pk['peak_gflops'] / f32['peak_gflops']:.2f}x)")
     rows = [[f"{lib} matmul n={n}", s["median"], s["min"], s["max"], s["per_cpu_second"]]
             for lib, d in pk["gflops"].items() for n, s in d.items()]
     lines.append(C.table(["", "GFLOP/s median", "min", "max", "GFLOP/CPU-s"], rows))
@@ -336,8 +361,8 @@ def report(res: dict) -> str:
                      r["achieved_gflops_per_cpu_second"]["median"],
                      r["peak_used"]["gflops_per_cpu_second"],
                      f"{100 * r['fraction_cpu']:.0f} %", f"{r['cpu_utilisation']:.2f}"])
-    lines.append("training (FLOPs = 3 x forward, count_flops); wall: GFLOP/s; CPU: GFLOP per CPU-second "
-                 "of our threads:")
+    lines.append(f"training in {pk['precision']} (FLOPs = 3 x forward, count_flops; % of the {pk['dtype']} "
+                 "peak); wall: GFLOP/s; CPU: GFLOP per CPU-second of our threads:")
     lines.append(C.table(["network", "GFLOP/img", "img/s", "GFLOP/s", "peak", "of peak (wall)",
                           "GFLOP/CPU-s", "peak/CPU-s", "of peak (CPU)", "CPU s/s"], rows))
     for r in res["training"]:
@@ -369,6 +394,9 @@ def report(res: dict) -> str:
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--networks", nargs="+", choices=list(NETWORKS), default=list(NETWORKS))
+    ap.add_argument("--precision", default="auto",
+                    help="auto (what selib train picks here: mixed_bfloat16 on a bf16 CPU) | float32 | "
+                         "mixed_bfloat16 | mixed_float16")
     ap.add_argument("--matmul-sizes", type=int, nargs="+", default=[1024, 2048, 4096])
     ap.add_argument("--peak-n", type=int, default=2048, help="matmul size paired with training samples")
     ap.add_argument("--steps", type=int, default=2, help="training steps per timed repeat")
@@ -388,13 +416,28 @@ def main(argv: list[str] | None = None) -> dict:
         a.matmul_sizes, a.peak_n, a.steps, a.repeats = [256, 512], 256, 1, 2
         nets = {k: dict(size=32, channels=v["channels"], batch=4) for k, v in list(nets.items())[:1]}
     machine = C.machine_info()
-    peak = measure_peak(a.matmul_sizes, a.repeats)
-    training = [measure_network(k, v["size"], v["channels"], v["batch"], a.steps, a.repeats, a.peak_n,
-                                a.tiny, peak_wall=peak["peak_gflops"],
-                                peak_cpu=peak["peak_gflops_per_cpu_second"]) for k, v in nets.items()]
-    ops = [] if a.no_profile_ops else [profile_ops(k, v["size"], v["channels"], v["batch"],
-                                                   1 if a.tiny else 3, a.tiny)
-                                       for k, v in nets.items()]
+    import keras
+
+    from selib import hardware
+
+    precision = hardware.choose_precision(a.precision)
+    dtype = compute_dtype(precision)
+    machine.update(cpu_bf16=hardware.cpu_has_bf16(), auto_precision=hardware.choose_precision("auto"))
+    peak = measure_peak(a.matmul_sizes, a.repeats, dtype)
+    peak["precision"] = precision
+    if dtype != "float32":   # the float32 peak next to it, at the size that peaked
+        peak["float32_reference"] = measure_peak([peak["peak_size"]], a.repeats, "float32")
+    keras.mixed_precision.set_global_policy(precision)
+    try:
+        training = [measure_network(k, v["size"], v["channels"], v["batch"], a.steps, a.repeats, a.peak_n,
+                                    a.tiny, peak_wall=peak["peak_gflops"],
+                                    peak_cpu=peak["peak_gflops_per_cpu_second"], dtype=dtype)
+                    for k, v in nets.items()]
+        ops = [] if a.no_profile_ops else [profile_ops(k, v["size"], v["channels"], v["batch"],
+                                                       1 if a.tiny else 3, a.tiny)
+                                           for k, v in nets.items()]
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
     inv = None
     if a.investigate:
         print("investigating (each variant in a fresh process) …", flush=True)
@@ -410,7 +453,8 @@ def main(argv: list[str] | None = None) -> dict:
     res = {"machine": machine, "benchmark": "machine_limit",
            "params": {"networks": nets, "matmul_sizes": a.matmul_sizes, "peak_n": a.peak_n,
                       "steps_per_repeat": a.steps, "repeats": a.repeats,
-                      "investigate_network": a.investigate_network,
+                      "investigate_network": a.investigate_network, "precision_setting": a.precision,
+                      "precision": precision,
                       "train_flops": "3 x forward FLOPs of selib.models.flops.count_flops (2 per MAC)"},
            "peak": peak, "training": training, "op_profile": ops, "investigation": inv,
            "goal": {"fraction_at_least": 0.75, "best_fraction": best, "judged_on": best_run["judged_on"],

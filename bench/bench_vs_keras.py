@@ -77,6 +77,21 @@ def keras_seed_transcription(input_shape=(128, 128, 1), num_classes: int = 4, ra
     return keras.Model(img_input, x, name="keras_seed_transcription")
 
 
+def match_by_shape(source: list, target: list) -> list:
+    """``source``'s arrays in ``target``'s order: the i-th array of a shape goes to the i-th slot
+    of that shape. The two builds list their layers in different topological orders (selib's
+    attention is one layer, the transcription's two Dense layers), but arrays of one shape
+    appear in the same order along the network in both; the output check below proves it."""
+    from collections import defaultdict, deque
+
+    pools: dict = defaultdict(deque)
+    for w in source:
+        pools[w.shape].append(w)
+    if sorted(map(str, (w.shape for w in source))) != sorted(map(str, (w.shape for w in target))):
+        raise AssertionError("the two builds hold different weight shapes")
+    return [pools[w.shape].popleft() for w in target]
+
+
 def run(size: int = 128, channels: int = 1, batch: int = 32, classes: int = 4, repeats: int = 15,
         train_steps: int = 1, infer_calls: int = 2, filters=(64, 128, 256, 512),
         initial_filters: int = 64) -> dict:
@@ -99,8 +114,8 @@ def run(size: int = 128, channels: int = 1, batch: int = 32, classes: int = 4, r
     rng = np.random.default_rng(0)
     x = tf.constant(rng.random((batch, *shape), dtype=np.float32))
     y = tf.constant(np.eye(classes, dtype=np.float32)[np.arange(batch) % classes])
-    # same function: copy selib's weights (same creation order) into the transcription
-    models["keras"].set_weights(models["selib"].get_weights())
+    # same function: copy selib's weights into the transcription (matched by shape, in order)
+    models["keras"].set_weights(match_by_shape(models["selib"].get_weights(), models["keras"].get_weights()))
     diff = float(np.max(np.abs(models["selib"].predict_on_batch(x) - models["keras"].predict_on_batch(x))))
     if diff > 1e-4:
         raise AssertionError(f"the two builds disagree after copying weights: max |diff| {diff}")

@@ -60,7 +60,8 @@ BAD = [  # (setting, value, words the one-line message must contain)
     ("test_size", 1.0, "test_size must be a number > 0 and < 1"),
     ("label_smoothing", -0.1, "label_smoothing must be a number ≥ 0"),
     ("use_ema", "yes", "use_ema must be true or false"),
-    ("depth", [2, 2, 2], "depth [2, 2, 2] and filters [64, 128, 256, 512] must have the same length"),
+    ("depth", [2, 2, 2], "depth [2, 2, 2] and filters ["),  # filters come from the profile
+    ("depth", [2, 2, 2], "must have the same length (one entry per stage)"),
 ]
 
 

@@ -15,7 +15,8 @@ SEED_OPTIONS = dict(depth=SEED_DEPTH, filters=(64, 128, 256, 512), block="basic"
 def seed_model(input_shape=(473, 473, 1), num_classes: int = 4, **kwargs) -> keras.Model:
     """The seed report's network, reproduced exactly (9,777,472 parameters at 473×473×1).
 
-    The report called it SE-ResNet-18, but its model summary (9,777,472 parameters: 9,771,200
+    The report does not name its depth; its code reads as an SE-ResNet-18 attempt (our
+    inference: basic blocks, two per stage intended). Its model summary (9,777,472 parameters: 9,771,200
     trainable, 6,272 non-trainable) is reproduced only by blocks per stage ``[2, 1, 1, 2]``. Its
     code has the ``for i in range(N[k] - 1)`` loop dedented out of the ``for k in …`` stage
     loop, so stages 2 and 3 get one block each and the leftover loop, run once with the last
@@ -25,7 +26,8 @@ def seed_model(input_shape=(473, 473, 1), num_classes: int = 4, **kwargs) -> ker
 
     It is ``se_resnet(input_shape, num_classes, depth=(2, 1, 1, 2), style="preact",
     block="basic", ratio=16)`` (:data:`SEED_OPTIONS`); ``kwargs`` are the builder's other
-    options (``weight_decay``, ``se_placement``, ``include_top``, ``weights``, …).
+    options (``weight_decay``, ``se_placement``, ``include_top``, ``weights``, …), and may
+    override the seed's own (e.g. ``filters`` for a narrow copy, ``ratio`` for an ablation).
     """
     kwargs.setdefault("name", "seed_se_resnet")
-    return se_resnet(input_shape, num_classes, **SEED_OPTIONS, **kwargs)
+    return se_resnet(input_shape, num_classes, **{**SEED_OPTIONS, **kwargs})
