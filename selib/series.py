@@ -72,10 +72,21 @@ def _progress_hooks(nb, name: str):
 
 
 def _kernel_manager():
-    """A kernel over IPC where the OS has it: no "kernel over TCP without encryption" warning."""
+    """A kernel over IPC where the OS has it: no "kernel over TCP without encryption" warning.
+
+    The IPC socket path must be absolute: the kernel runs in the notebook's folder, and a
+    relative path (jupyter_client's default) would name another socket there, so the kernel
+    would never answer.
+    """
+    import tempfile
+
     from jupyter_client import KernelManager
 
-    return KernelManager(kernel_name="python3", transport="ipc" if os.name == "posix" else "tcp")
+    if os.name != "posix":
+        return KernelManager(kernel_name="python3", transport="tcp")
+    km = KernelManager(kernel_name="python3", transport="ipc")
+    km.ip = os.path.join(tempfile.mkdtemp(prefix="selib-kernel-"), "kernel")
+    return km
 
 
 def execute(nb_path: Path, out_dir: Path, env: dict[str, str], timeout: int = 3600) -> Path:
