@@ -47,7 +47,7 @@ from selib.models.tables import block_table, cost_table, layer_table, se_table  
 from selib.data.scanning import DataFolderError, DataFolderWarning, ScanResult, Summary, scan, summarize  # noqa: E402
 from selib.data.loading import DecodeError, LoadedImages, decode_image, load_images  # noqa: E402
 from selib.data.splits import Split, one_hot, split, to_float  # noqa: E402
-from selib.data.feeding import ArrayBatches, batches  # noqa: E402
+from selib.data.feeding import ArrayBatches, SyncEpoch, batches  # noqa: E402
 from selib.layers.augment import RandomAffine, augmentation  # noqa: E402
 from selib.errors import (  # noqa: E402
     ClassMismatchError, ConfigError, ModelFileError, RunFolderError, RunLockedError, SelibError,
@@ -88,7 +88,7 @@ __all__ = [
     "FlopCount", "count_flops", "block_table", "cost_table", "layer_table", "se_table",
     "DataFolderError", "DataFolderWarning", "ScanResult", "Summary", "scan", "summarize",
     "DecodeError", "LoadedImages", "decode_image", "load_images",
-    "Split", "one_hot", "split", "to_float", "ArrayBatches", "batches", "RandomAffine", "augmentation",
+    "Split", "one_hot", "split", "to_float", "ArrayBatches", "SyncEpoch", "batches", "RandomAffine", "augmentation",
     "SelibError", "ConfigError", "ModelFileError", "RunFolderError", "RunLockedError", "SplitError",
     "ClassMismatchError", "TrainingDiverged",
     "PROFILES", "TrainConfig", "resolve_profile", *_LAZY,

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from PIL import Image, ImageOps
 
-from selib.data import decoding, headers, image_cache
+from selib.data import decoding, headers
 from selib.data.loading import DecodeError, LoadedImages, clear_cache, decode_image, load_images
 from selib.data.scanning import DataFolderWarning, scan
 
@@ -359,6 +359,21 @@ def test_other_formats(tmp_path, ext):
     assert out[..., 2].min() >= 250 and out[..., :2].max() <= 5
 
 
+@pytest.mark.parametrize("mode, fmt, info", [
+    ("L", "PNG", {}), ("LA", "PNG", {}), ("RGB", "PNG", {}), ("RGBA", "PNG", {}),
+    ("P", "PNG", {}), ("P", "PNG", {"transparency": 0}), ("L", "PNG", {"transparency": 0}),
+    ("RGB", "PNG", {"transparency": (0, 0, 0)}), ("CMYK", "JPEG", {}), ("I;16", "PNG", {}),
+    ("RGB", "JPEG", {})])
+def test_alpha_recovered_from_a_scan_row_matches_the_header(mode, fmt, info):
+    """load_images rebuilds the header from the scan's channels + mode: it must agree."""
+    import io
+
+    buf = io.BytesIO()
+    Image.new(mode, (8, 6)).save(buf, fmt, **info)
+    hd = headers.read_header(buf.getvalue())
+    assert headers.has_alpha(hd["channels"], hd["mode"]) == hd["alpha"]
+
+
 def test_load_images_agrees_with_decode_image_on_odd_files(tmp_path):
     """load_images reuses the scan's header facts; the pixels must match a fresh decode."""
     (tmp_path / "a").mkdir()
@@ -527,7 +542,8 @@ def test_cached_array_of_another_shape_is_not_served(folder):
     saved = np.load(other)
     load_images(quiet_scan(folder), size=16)
     np.save(_only_16(folder), saved)  # a 17x17 array where the 16x16 one should be
-    with pytest.warns(UserWarning, match=r"unreadable cache .*\(6, 17, 17, 1\) uint8, expected \(6, 16, 16, 1\)"):
+    with pytest.warns(UserWarning, match=r"unreadable cache .*\(6, 17, 17, 1\) uint8, "
+                                         r"expected \(6, 16, 16, 1\)"):
         li = load_images(quiet_scan(folder), size=16)
     assert not li.from_cache and li.images.shape == (6, 16, 16, 1)
 
@@ -535,6 +551,29 @@ def test_cached_array_of_another_shape_is_not_served(folder):
 def _only_16(folder: Path) -> Path:
     (path,) = (folder / ".cache").glob("*16x16*.npy")
     return path
+
+
+def test_whole_cache_of_another_shape_under_this_name_is_not_served(folder):
+    """Both files of a 17x17 cache where the 16x16 one should be: its own record gives it away."""
+    load_images(quiet_scan(folder), size=17)
+    seventeen = _only(folder, "npz")
+    load_images(quiet_scan(folder), size=16)
+    sixteen = _only_16(folder).with_suffix(".npz")
+    os.replace(seventeen.with_suffix(".npy"), sixteen.with_suffix(".npy"))
+    os.replace(seventeen, sixteen)
+    with pytest.warns(UserWarning, match=r"unreadable cache .*record says \[6, 17, 17, 1\] uint8"):
+        li = load_images(quiet_scan(folder), size=16)
+    assert not li.from_cache and li.images.shape == (6, 16, 16, 1)
+
+
+def test_cached_array_of_another_dtype_is_not_served(folder):
+    first = load_images(quiet_scan(folder), size=16)
+    npy = _only(folder, "npy")
+    np.save(npy, np.load(npy).astype(np.float32) / 255)  # right shape, wrong values and dtype
+    with pytest.warns(UserWarning, match=r"unreadable cache .*float32, expected \(6, 16, 16, 1\) uint8"):
+        li = load_images(quiet_scan(folder), size=16)
+    assert not li.from_cache and li.images.dtype == np.uint8
+    assert np.array_equal(li.images, first.images)
 
 
 def test_damaged_labels_in_the_npz_are_caught(folder):

@@ -1,12 +1,20 @@
-"""selib.prepare: floats, one-hot, stratified splits and the tf.data pipeline."""
+"""selib.data.splits and selib.data.feeding: floats, one-hot, stratified splits, seeded batches.
+
+Every test is built so that a plausible wrong implementation fails it: images carry their index
+as a pixel tag, so order, loss, duplication and label mix-ups are all visible.
+"""
 from __future__ import annotations
 
+import warnings
+from pathlib import Path
+
+import cv2
 import numpy as np
 import pytest
 
+from selib.data.feeding import ArrayBatches, SyncEpoch, batches
 from selib.data.splits import Split, min_per_class, one_hot, split, to_float
-from selib.errors import SelibError, SplitError
-from selib.data.feeding import augmentation, make_dataset
+from selib.errors import ConfigError, SelibError, SplitError
 
 
 def data(n_per_class=(40, 30, 20, 10), size=8, seed=0):
@@ -161,60 +169,177 @@ def test_unstratified_split_skips_the_per_class_minimum():
         split(*data((40,)), stratify=False)
 
 
-@pytest.mark.parametrize("strength", ["light", "medium", "strong"])
-def test_augmentation_layers(strength):
+# ---------------------------------------------------------------- from a folder to a split (issue 15 #8)
+def _folder(root: Path, counts: dict[str, int]) -> Path:
+    for name, n in counts.items():
+        (root / name).mkdir(parents=True)
+        for i in range(n):
+            cv2.imwrite(str(root / name / f"{i}.png"), np.full((12, 12), 10 * i, np.uint8))
+    return root
+
+
+@pytest.mark.parametrize("counts, message", [
+    ({"chair": 6}, r"^need at least 2 classes to train a classifier, found 1: chair 6$"),
+    ({"chair": 6, "sofa": 2}, r"^cannot split 2 images of 'sofa' \(needs at least 5 per class "
+                              r"for a stratified 20 % test split\): classes chair 6, sofa 2$"),
+])
+def test_folder_that_cannot_train_is_one_line_naming_classes(tmp_path, counts, message):
+    """What the trainer does (scan, load, split with the class names) refuses to train."""
+    from selib.data.loading import load_images
+    from selib.data.scanning import DataFolderWarning, scan
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataFolderWarning)  # "only one class" is warned too
+        loaded = load_images(scan(_folder(tmp_path, counts)), size=8, use_cache=False)
+    with pytest.raises(SplitError, match=message) as e:
+        split(loaded.images, loaded.labels, test_size=0.2, class_names=loaded.class_names)
+    assert "\n" not in str(e.value)
+
+
+# ---------------------------------------------------------------- ArrayBatches
+def tags(xb: np.ndarray) -> list[int]:
+    """The per-sample tags (= row indices) of a batch of images from :func:`data`."""
+    return xb[:, 0, 0, 0].astype(int).tolist()
+
+
+def epoch_of(ds: ArrayBatches) -> list[list[int]]:
+    """One pass: the tags of every batch, in the order Keras would fetch them."""
+    return [tags(ds[i][0] if isinstance(ds[i], tuple) else ds[i]) for i in range(len(ds))]
+
+
+def test_evaluation_batches_are_the_arrays_in_file_order_uint8_with_a_remainder():
+    x, y = data()  # 100 images
+    ds = ArrayBatches(x, y, 16)
+    got = [ds[i] for i in range(len(ds))]
+    assert len(ds) == 7 and [len(b[0]) for b in got] == [16] * 6 + [4]
+    xs, ys = np.concatenate([b[0] for b in got]), np.concatenate([b[1] for b in got])
+    assert xs.dtype == np.uint8 and np.array_equal(xs, x)  # not rescaled, not reordered
+    assert np.array_equal(ys, y)
+    assert epoch_of(batches(x, y, 16, replicas=2)) == epoch_of(ds)  # evaluation drops nothing
+
+
+@pytest.mark.parametrize("drop", [False, True])
+def test_every_image_once_per_epoch_with_its_own_label(drop):
+    x, y = data()
+    ds = ArrayBatches(x, y, 32, shuffle=True, seed=5, drop_remainder=drop)
+    for _ in range(3):
+        got = [ds[i] for i in range(len(ds))]
+        seen = [t for xb, _ in got for t in tags(xb)]
+        assert len(seen) == len(set(seen)) == (96 if drop else 100)
+        assert set(seen) <= set(range(100))
+        labels = np.concatenate([yb for _, yb in got])
+        assert np.array_equal(labels, y[seen])  # labels travel with their images
+        assert all(xb.dtype == np.uint8 for xb, _ in got)
+        ds.on_epoch_end()
+
+
+def test_order_depends_only_on_seed_and_epoch():
+    x, y = data()
+    run = ArrayBatches(x, y, 16, shuffle=True, seed=3)
+    history = []
+    for _ in range(3):
+        history.append(epoch_of(run))
+        run.on_epoch_end()
+    assert epoch_of(ArrayBatches(x, y, 16, shuffle=True, seed=3)) == history[0]
+    assert epoch_of(ArrayBatches(x, y, 16, shuffle=True, seed=3, epoch=2)) == history[2]  # resume
+    jumped = ArrayBatches(x, y, 16, shuffle=True, seed=3)
+    jumped.set_epoch(1)
+    assert epoch_of(jumped) == history[1]
+    assert epoch_of(ArrayBatches(x, y, 16, shuffle=True, seed=4)) != history[0]
+
+
+def test_shuffling_differs_between_epochs_and_from_file_order():
+    x, y = data()
+    ds = batches(x, y, 16, training=True, seed=0)
+    orders, first_batches = [], []
+    for _ in range(3):
+        e = epoch_of(ds)
+        orders.append(sum(e, []))
+        first_batches.append(set(e[0]))
+        ds.on_epoch_end()
+    assert orders[0] != list(range(100))
+    assert orders[0] != orders[1] != orders[2] != orders[0]
+    # not just the batches reordered: which images share a batch changes too
+    assert first_batches[0] != first_batches[1] != first_batches[2]
+
+
+def test_drop_remainder_gives_equal_batches_and_rotates_what_is_dropped():
+    x, y = data()
+    ds = batches(x, y, 32, training=True, seed=1, replicas=2)
+    assert ds.drop_remainder and len(ds) == 3
+    dropped = []
+    for _ in range(4):
+        e = epoch_of(ds)
+        assert [len(b) for b in e] == [32, 32, 32]
+        dropped.append(frozenset(range(100)) - set(sum(e, [])))
+        ds.on_epoch_end()
+    assert all(len(d) == 4 for d in dropped) and len(set(dropped)) == 4  # not always the same 4
+    assert len(batches(x, y, 32, training=True, replicas=1)) == 4  # one device keeps them all
+    with pytest.raises(ConfigError, match="batch_size 200 is larger than the 100 training images"):
+        batches(x, y, 200, training=True, replicas=2)
+
+
+def test_one_hot_per_batch_and_unlabelled_batches():
+    x, y = data()
+    xb, yb = ArrayBatches(x, y, 10, shuffle=True, seed=2, num_classes=4)[1]
+    assert yb.shape == (10, 4) and yb.dtype == np.float32 and yb.sum(axis=1).tolist() == [1.0] * 10
+    assert yb.argmax(axis=1).tolist() == y[tags(xb)].tolist()
+    xb = ArrayBatches(x, batch_size=10)[9]
+    assert isinstance(xb, np.ndarray) and tags(xb) == list(range(90, 100))
+
+
+def test_bad_arguments_and_indices():
+    x, y = data()
+    with pytest.raises(ValueError, match="100 images but 99 labels"):
+        ArrayBatches(x, y[:-1])
+    with pytest.raises(ConfigError, match="at least 1"):
+        ArrayBatches(x, y, 0)
+    ds = ArrayBatches(x, y, 16)
+    with pytest.raises(IndexError):
+        ds[7]  # past the end: an error, not an empty batch
+    assert len(list(ds)) == 7  # iterating stops after the last batch
+
+
+def test_keras_fit_sees_the_seeded_order_every_epoch_and_after_a_resume():
+    """Through ``Model.fit`` (shuffle=False + SyncEpoch): epoch ``e`` is ``(seed, e)``'s order.
+
+    Keras calls the dataset's ``on_epoch_end`` once before training and, with its default
+    ``shuffle=True``, shuffles the batches with Python's ``random``; either would break this.
+    """
     import keras
 
-    aug = augmentation(strength, seed=0)
-    assert isinstance(aug, keras.Sequential)
-    names = [type(layer).__name__ for layer in aug.layers]
-    assert {"RandomFlip", "RandomTranslation", "RandomZoom", "RandomContrast"} <= set(names)
-    x = np.random.default_rng(0).random((4, 16, 16, 1)).astype("float32")
-    assert np.allclose(keras.ops.convert_to_numpy(aug(x, training=False)), x)
-    assert not np.allclose(keras.ops.convert_to_numpy(aug(x, training=True)), x)
+    x, y = data((20, 20, 10))
+    log: list = []
 
+    class Recorded(ArrayBatches):
+        def __getitem__(self, i):
+            xb, yb = super().__getitem__(i)
+            log.append(tags(xb))
+            return xb, yb
 
-def test_augmentation_rejects_unknown_strength():
-    with pytest.raises(ValueError):
-        augmentation("extreme")
+    class Mark(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            log.append(epoch)
 
+    def fit(initial_epoch: int) -> dict[int, list[list[int]]]:
+        log.clear()
+        ds = Recorded(x, y, 16, shuffle=True, seed=7, num_classes=3, epoch=initial_epoch)
+        model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(),
+                                  keras.layers.Dense(3)])
+        model.compile("sgd", "categorical_crossentropy")
+        model.fit(ds, epochs=3, initial_epoch=initial_epoch, shuffle=False, verbose=0,
+                  callbacks=[SyncEpoch(ds), Mark()])
+        seen: dict[int, list[list[int]]] = {}
+        for entry in log[log.index(initial_epoch):]:  # what came before is Keras' shape peek
+            if isinstance(entry, int):
+                seen[entry] = []
+            else:
+                seen[max(seen)].append(entry)
+        return seen
 
-def test_make_dataset_eval_is_exact_float_and_ordered():
-    x, y = data()
-    ds = make_dataset(x, y, batch_size=16)
-    batches = list(ds.as_numpy_iterator())
-    assert len(batches) == 7 and batches[0][0].dtype == np.float32
-    xs = np.concatenate([b[0] for b in batches])
-    assert np.allclose(xs, x / 255.0) and np.concatenate([b[1] for b in batches]).tolist() == y.tolist()
+    def expected(epoch: int) -> list[list[int]]:
+        return epoch_of(ArrayBatches(x, y, 16, shuffle=True, seed=7, epoch=epoch))
 
-
-def test_make_dataset_training_shuffles_reproducibly_without_augmentation():
-    x, y = data()
-    run = lambda: np.concatenate([b[0][:, 0, 0, 0] for b in make_dataset(  # noqa: E731
-        x, y, 32, training=True, shuffle_seed=3).as_numpy_iterator()])
-    tags_a, tags_b = run(), run()
-    assert np.array_equal(tags_a, tags_b)
-    assert not np.array_equal(tags_a, x[:, 0, 0, 0] / 255.0)  # order changed
-    xs = np.concatenate([b[0] for b in make_dataset(x, y, 32, training=True).as_numpy_iterator()])
-    # augmentation is off by default: the very same pixel values, only reordered
-    assert np.allclose(np.sort(xs.ravel()), np.sort((x / 255.0).ravel()))
-
-
-def test_make_dataset_augments_only_when_training():
-    x, y = data(size=16)
-    train = np.concatenate([b[0] for b in make_dataset(
-        x, y, 100, training=True, augment="light", shuffle_seed=0).as_numpy_iterator()])
-    assert not np.allclose(np.sort(train.ravel()), np.sort((x / 255.0).ravel()))
-    assert train.min() >= 0.0 and train.max() <= 1.0
-    evaluation = next(make_dataset(x, y, 100, augment="light").as_numpy_iterator())[0]
-    assert np.allclose(evaluation, x / 255.0)
-
-
-def test_make_dataset_one_hot_and_unlabelled():
-    x, y = data()
-    xb, yb = next(make_dataset(x, y, 10, one_hot_classes=4).as_numpy_iterator())
-    assert yb.shape == (10, 4) and np.array_equal(yb.argmax(1), y[:10])
-    xb = next(make_dataset(x, batch_size=10).as_numpy_iterator())
-    assert xb.shape == (10, 8, 8, 1)
-    with pytest.raises(ValueError, match="uint8"):
-        make_dataset(x.astype("float32"), y)
+    whole = fit(0)
+    assert whole == {e: expected(e) for e in range(3)}
+    assert fit(2) == {2: whole[2]}  # resumed at epoch 2: the very batches of the uninterrupted run

@@ -18,8 +18,8 @@ from typing import BinaryIO, TypedDict
 
 from PIL import Image
 
-__all__ = ["Header", "JPEG_FORMATS", "file_kind", "jpeg_file_truncated", "jpeg_truncated",
-           "open_regular", "read_header"]
+__all__ = ["Header", "JPEG_FORMATS", "file_kind", "has_alpha", "jpeg_file_truncated",
+           "jpeg_truncated", "open_regular", "read_header"]
 
 #: Pillow format names whose pixels are JPEG scan data (MPO: multi-picture JPEG).
 JPEG_FORMATS = frozenset({"JPEG", "MPO"})
@@ -74,6 +74,16 @@ def read_header(source: str | os.PathLike | bytes | BinaryIO) -> Header:
         channels += 1
     return Header(width=w, height=h, channels=channels, mode=mode, format=fmt,
                   orientation=orientation, alpha=bool(alpha))
+
+
+def has_alpha(channels: int, mode: str) -> bool:
+    """Whether a scan row's ``channels`` and ``mode`` mean an alpha channel.
+
+    The inverse of :func:`read_header`'s count, kept beside it so the two cannot drift: the
+    table stores the channel count, not the flag, and CMYK is the one 4-channel mode
+    without alpha.
+    """
+    return channels in (2, 4) and mode != "CMYK"
 
 
 def file_kind(mode: int) -> str:

@@ -13,27 +13,28 @@ the zip format stores a CRC-32 per member and NumPy's reader verifies it. CRC-32
 catch accidents (a bad disk, a half-copied file, a stray write), not an attacker: whoever can
 write the array can write its checksum too.
 
-Checksum cost, measured on this project's 2-core machine for 3,000 RGB 128x128 images
-(147 MB of random pixels, best of 5 ``time.perf_counter`` runs, warm OS cache): reading the ``.npy`` alone
-0.05-0.065 s; hashing it afterwards costs crc32 0.073 s, adler32 0.079 s, sha1 0.147 s,
-sha256 0.146 s, blake2b 0.30 s, md5 0.32 s. CRC-32 computed chunk by chunk (4 MiB) while the
-file is read into the array, while each chunk is still in the CPU cache, makes read + check
-0.094-0.096 s in all, i.e. about +0.04 s over an unchecked read. The whole cached
-``load_images`` of the 2,950 real photos at 128x128 RGB took 0.13-0.145 s before the check
-(of which 0.07 s reading the array and 0.03 s building the key); see CHECKED_LOAD below.
+Checksum cost (the 2,950 real photos cached at 128x128 RGB, a 145 MB array; warm OS cache;
+this project's 2-core machine shared with other jobs, best of 7-15 ``time.perf_counter``
+runs): CRC-32 of the array in memory 0.070 s, adler32 0.092 s (sha256 takes about twice,
+blake2b about three times CRC-32's time, see below); ``np.load`` without any check 0.085 s. The CRC is
+computed chunk by chunk (4 MiB) while the file is read into the array, while each chunk is
+still in the CPU cache; the whole cached ``load_images`` (stat key + checked read) took
+0.072 s at a load average of 3.6 (0.22-0.24 s for the checked read alone at a load average
+of 11), against 3.55 s to decode the photos again.
 
 The key: every file's relative path, label, size, ``mtime_ns`` and ``ctime_ns`` (the status
 change time, which ``touch``/``os.utime``/``cp -p`` cannot set back, so a file rewritten at
 the same size with its old mtime restored still gets a new key), plus the options, the cache
-format and OpenCV's version. The key does *not* hash the files' contents, a conscious choice:
-for the 2,950 real photos (87 MB, warm OS cache) ``stat`` of every file takes 0.017 s, but
-reading them all takes 0.061 s, reading + crc32 0.10 s, + sha256 0.19 s, + blake2b 0.30 s,
-against 5.5 s for a cold decode (2 threads) and 0.14 s for a cached load. Hashing contents would make every cached load at least 70 % slower on
-warm disks, far more on a cold disk or a network share, and it grows with the size of the
-originals (4000-px photos: gigabytes), not with the size of the cache. What it would add, a
-same-size rewrite whose mtime *and* ctime both stay put, needs a clock change or a raw disk
-write; ``load_images(..., use_cache=False)`` or :func:`clear_cache` cover that. Copying the
-folder elsewhere changes ctime, so a copied cache is rebuilt once: slower, never wrong.
+format and OpenCV's version. The key does *not* hash the files' contents, a conscious choice.
+For the 2,950 real photos (86.9 MB, warm OS cache, best of 5): ``stat`` of every file takes
+0.008 s; reading them all 0.041 s, read + crc32 0.096 s, read + sha256 0.134 s, read +
+blake2b 0.198 s. Against a cached load of 0.072 s, hashing contents would make every cached
+load about 2.5x as slow on a warm disk, far slower on a cold disk or a network share, and it
+grows with the size of the originals (4000-px photos: gigabytes), not with the size of the
+cache. What it would add, a same-size rewrite whose mtime *and* ctime both stay put, needs a
+clock change or a raw disk write; ``load_images(..., use_cache=False)`` (``--no-cache``) or
+:func:`clear_cache` (``selib cache clear``) cover that. Copying the folder elsewhere changes
+ctime, so a copied cache is rebuilt once: slower, never wrong.
 """
 from __future__ import annotations
 
@@ -120,9 +121,11 @@ def read_cache(path: Path | None, image_shape: tuple[int, int, int]) -> dict | N
             out = {k: z[k] for k in ("labels", "paths", "failed", "failed_reason", "meta")}
         meta = json.loads(str(out.pop("meta")))
         shape = (len(out["labels"]), *image_shape)
-        if meta.get("version") != CACHE_VERSION or tuple(meta.get("shape", ())) != shape:
-            raise _Damaged(f"its record says {meta.get('shape')} (v{meta.get('version')}), "
-                           f"expected {list(shape)} (v{CACHE_VERSION})")
+        if (meta.get("version") != CACHE_VERSION or tuple(meta.get("shape", ())) != shape
+                or meta.get("dtype") != "uint8"):
+            raise _Damaged(f"its record says {meta.get('shape')} {meta.get('dtype')} "
+                           f"(v{meta.get('version')}), expected {list(shape)} uint8 "
+                           f"(v{CACHE_VERSION})")
         out["images"], crc = _read_npy_checked(images, shape)
         if crc != meta.get("crc32"):
             raise _Damaged(f"the images fail their checksum (crc32 {crc}, recorded "

@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from selib.data import image_cache
 from selib.data.decoding import check_options, decode_bytes, decode_image, image_size, read_file
-from selib.data.headers import Header
+from selib.data.headers import Header, has_alpha
 from selib.data.image_cache import clear_cache
 from selib.data.scanning import COLUMNS, ScanResult, scan
 from selib.errors import DecodeError
@@ -64,7 +64,13 @@ class LoadedImages:
         return self.report()
 
 
-def _as_table(source) -> tuple[pd.DataFrame, list[str], Path | None]:
+def _as_table(source: ScanResult | pd.DataFrame | str | os.PathLike
+              ) -> tuple[pd.DataFrame, list[str], Path | None]:
+    """(scan table, class names, data folder) from whatever :func:`load_images` was given.
+
+    A filtered table keeps the class names of its scan (``attrs``), so labels stay the same
+    indices even when a class is filtered out; the folder decides where the cache lives.
+    """
     if isinstance(source, (str, os.PathLike)):
         source = scan(source)
     if isinstance(source, ScanResult):
@@ -90,10 +96,10 @@ def _header_from_row(row: dict) -> Header | None:
     try:
         if row["bytes"] != row["_bytes"] or row["mtime_ns"] != row["_mtime"]:
             return None
-        alpha = row["channels"] in (2, 4) and row["mode"] != "CMYK"
         return Header(width=int(row["width"]), height=int(row["height"]),
                       channels=int(row["channels"]), format=row["format"], mode=row["mode"],
-                      orientation=int(row["orientation"]), alpha=bool(alpha))
+                      orientation=int(row["orientation"]),
+                      alpha=has_alpha(int(row["channels"]), row["mode"]))
     except (KeyError, TypeError, ValueError):  # a hand-made table: read the header again
         return None
 
@@ -143,8 +149,8 @@ def _from_cache(cached: dict, rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.Data
 
 def _decode_all(rows: pd.DataFrame, failed: dict[int, str], size: tuple[int, int], color: str,
                 fit: str, pad_value: int, workers: int | None,
-                progress: bool | None) -> np.ndarray:
-    """Decode every row not already failed into one array; failures go into ``failed``."""
+                progress: bool | None) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
+    """Decode every row not already failed: (images, their rows, failed rows with a reason)."""
     th, tw = size
     images = np.empty((len(rows), th, tw, 1 if color == "grayscale" else 3), np.uint8)
     todo = [(n, row) for n, row in enumerate(rows.to_dict("records")) if n not in failed]
@@ -164,17 +170,23 @@ def _decode_all(rows: pd.DataFrame, failed: dict[int, str], size: tuple[int, int
             fut.result()
             bar.update()
     bar.close()
-    return images
+    keep = np.ones(len(rows), bool)
+    keep[list(failed)] = False
+    good, lost = rows[keep], rows[~keep].assign(status="skipped", label=-1)
+    lost["reason"] = [failed[i] for i in lost.index]
+    return (images if keep.all() else images[keep]), good, lost
 
 
 def _default_workers() -> int:
+    """The cores this process may use (not the machine's: containers and taskset limit it)."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:
         return max(1, os.cpu_count() or 1)
 
 
-def load_images(source, size: int | tuple[int, int] = 128, color: str = "grayscale",
+def load_images(source: ScanResult | pd.DataFrame | str | os.PathLike,
+                size: int | tuple[int, int] = 128, color: str = "grayscale",
                 fit: str = "squash", *, pad_value: int = 0,
                 cache_dir: str | os.PathLike | None = None, use_cache: bool = True,
                 workers: int | None = None, progress: bool | None = None) -> LoadedImages:
@@ -213,12 +225,8 @@ def load_images(source, size: int | tuple[int, int] = 128, color: str = "graysca
             class_names=class_names, paths=good["path"].tolist(), skipped=_join(skipped, lost),
             from_cache=True, seconds=time.perf_counter() - t0, options=options)
 
-    images = _decode_all(rows, failed, (th, tw), color, fit, pad_value, workers, progress)
-    keep = np.ones(len(rows), bool)
-    keep[list(failed)] = False
-    images = images[keep] if not keep.all() else images
-    good, lost = rows[keep], rows[~keep].assign(status="skipped", label=-1)
-    lost["reason"] = [failed[i] for i in lost.index]
+    images, good, lost = _decode_all(rows, failed, (th, tw), color, fit, pad_value, workers,
+                                     progress)
     labels = good["label"].to_numpy(np.int64)
     if cache_path is not None:
         image_cache.write_cache(cache_path, images, labels=labels,
@@ -231,6 +239,7 @@ def load_images(source, size: int | tuple[int, int] = 128, color: str = "graysca
 
 
 def _join(skipped: pd.DataFrame, lost: pd.DataFrame) -> pd.DataFrame:
+    """The scan's skipped rows, then the load-time failures, without the key columns."""
     lost = lost.drop(columns=["_bytes", "_mtime", "_ctime"], errors="ignore")
     if lost.empty:
         return skipped.reset_index(drop=True)

@@ -5,6 +5,12 @@ JPEG to check that it is whole, so scanning thousands of 4000-px photos takes se
 entry seen ends up in one table row, either ``ok`` or ``skipped`` with a reason, so
 ``loaded + skipped == seen`` always holds.
 
+The end-of-image check (:func:`~selib.data.headers.jpeg_file_truncated`) is what lets
+``selib inspect`` report a truncated photo before a load does. Its cost, measured on the
+2,950 real photos (warm OS cache, 2 shared cores, scans with and without it interleaved, best
+of 5-9): 0.31-0.50 s per scan without it, +0.06 to +0.22 s with it (20-75 us per file,
++13 to +59 %; the spread is the machine's load); the check alone takes 0.07 s.
+
 What counts as an entry, and what happens to the odd ones (hidden names, starting with ``.``,
 are never looked at):
 
@@ -197,16 +203,24 @@ def _kind(entry: os.DirEntry) -> str:
 
 
 def _list(folder: Path) -> list[os.DirEntry]:
+    """The folder's entries, hidden ones left out, sorted by name (a stable row order)."""
     with os.scandir(folder) as it:
         return sorted((e for e in it if not _hidden(e.name)), key=lambda e: e.name)
 
 
+def _link_target(link: Path) -> tuple[Path | None, str]:
+    """(where a link to a folder leads, "") or (None, why it cannot be followed)."""
+    try:
+        return link.resolve(strict=True), ""
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a loop, on older Pythons
+        return None, f"link to a folder that cannot be followed ({exc}): not followed"
+
+
 def _inner_link_reason(link: Path, class_dir: Path) -> str:
     """Why a link to a folder inside a class folder is not followed, and where it points."""
-    try:
-        target = link.resolve(strict=True)
-    except (OSError, RuntimeError) as exc:
-        return f"link to a folder that cannot be followed ({exc}): not followed"
+    target, why = _link_target(link)
+    if target is None:
+        return why
     if link.parent.resolve().is_relative_to(target):
         return f"link to a folder above it ({target}): not followed (a loop)"
     if target.is_relative_to(class_dir.resolve()):
@@ -249,10 +263,9 @@ def _walk_class(class_dir: Path, root: Path, name: str, recursive: bool,
 
 def _root_link_reason(link: Path, root: Path, taken: dict[Path, str]) -> str:
     """"" when a link to a folder at the root can be a class folder, else why not."""
-    try:
-        target = link.resolve(strict=True)
-    except (OSError, RuntimeError) as exc:
-        return f"link to a folder that cannot be followed ({exc}): not followed"
+    target, why = _link_target(link)
+    if target is None:
+        return why
     real_root = root.resolve()
     if real_root.is_relative_to(target):
         return f"link to the data folder or a folder above it ({target}): not followed (a loop)"

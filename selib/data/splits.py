@@ -1,12 +1,14 @@
-"""Turn loaded uint8 images into what Keras trains on: floats, one-hot labels, stratified splits.
+"""Turn loaded uint8 images into what Keras trains on: one-hot labels and stratified splits.
 
 Images stay uint8 (1 byte per value) until the last moment: float32 takes 4 bytes, so
-3,000 grayscale 473x473 photos are 0.67 GB as uint8 but 2.7 GB as float32. ``make_dataset``
-converts each batch on the fly, so the float copy of the whole set never exists.
-TensorFlow is imported only by the functions that need it.
+3,000 grayscale 473x473 photos are 0.67 GB as uint8 but 2.7 GB as float32. selib's models
+rescale inside the network, so the float copy of the whole set never exists;
+:func:`to_float` is the seed recipe's conversion, kept for NumPy work and the notebooks.
 
 Splits check the data first: fewer than two classes, or a class too small for the asked
-shares, is a :class:`~selib.errors.SplitError` that names every class with its count.
+shares, is a :class:`~selib.errors.SplitError` that names every class with its count, so a
+user never sees scikit-learn's message (which names classes by index) and a one-class folder
+never "trains" to 100 %.
 """
 from __future__ import annotations
 
@@ -26,8 +28,8 @@ __all__ = ["Split", "SplitError", "check_splittable", "min_per_class", "one_hot"
 def to_float(x: np.ndarray) -> np.ndarray:
     """uint8 images -> float32 in [0, 1], the seed recipe's ``x.astype('float32') / 255``.
 
-    Call it as late as possible (or let :func:`make_dataset` do it per batch): float32 needs
-    4x the memory of the uint8 array it comes from.
+    Call it as late as possible (selib's models rescale inside, so training never does):
+    float32 needs 4x the memory of the uint8 array it comes from.
     """
     out = np.asarray(x).astype(np.float32)
     out /= 255.0  # in place: no second float-sized temporary
@@ -133,6 +135,11 @@ def _class_counts(classes: np.ndarray,
     return counts, list(class_names)
 
 
+def _listing(counts: np.ndarray, names: list[str]) -> str:
+    """"bench 3, chair 40": every class with its count, for the one-line messages."""
+    return ", ".join(f"{c} {int(k)}" for c, k in zip(names, counts))
+
+
 def check_splittable(classes: np.ndarray, test_size: float | int | None,
                      val_size: float | int | None, stratify: bool = True,
                      class_names: list[str] | None = None) -> None:
@@ -142,7 +149,7 @@ def check_splittable(classes: np.ndarray, test_size: float | int | None,
     index); a single class is refused too, since a one-class "classifier" scores 100 %.
     """
     counts, names = _class_counts(classes, class_names)
-    listing = ", ".join(f"{c} {int(k)}" for c, k in zip(names, counts))
+    listing = _listing(counts, names)
     present = int((counts > 0).sum())
     if present < 2:
         raise SplitError(f"need at least 2 classes to train a classifier, found {present}: "
@@ -189,16 +196,15 @@ def split(images: np.ndarray, labels: np.ndarray, test_size: float | int | None 
     check_splittable(classes, test_size, val_size, stratify, class_names)
     idx = np.arange(len(labels))
 
-    def cut(part: np.ndarray, size):
+    def cut(part: np.ndarray, size: float | int | None) -> tuple[np.ndarray, np.ndarray]:
         if not size:
             return part, part[:0]
         try:
             return train_test_split(part, test_size=size, random_state=seed,
                                     stratify=classes[part] if stratify else None)
         except ValueError as exc:  # not expected after the check: still one clear line
-            counts, names = _class_counts(classes[part], class_names)
-            raise SplitError(f"cannot split {len(part)} images ({exc}): classes " + ", ".join(
-                f"{c} {int(k)}" for c, k in zip(names, counts))) from exc
+            raise SplitError(f"cannot split {len(part)} images ({exc}): classes "
+                             + _listing(*_class_counts(classes[part], class_names))) from exc
 
     train, test = cut(idx, test_size)
     train, val = cut(train, val_size)
