@@ -1,181 +1,250 @@
-"""Ablation runner: resumable, one row per config and seed, summary maths, SE placement wiring."""
+"""selib.studies: the study definition, the resumable runner, verdicts, charts, suite and paper numbers."""
 from __future__ import annotations
 
 import json
-import logging
-import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from selib.training import trainer as training
-from selib.studies.ablation import (Study, read_run, run_dir, run_study, step_times, studies, summarize,
-                            summarize_times, unique_runs, verdict)
+from selib.errors import ConfigError
+from selib.studies import (Study, cite, compare, paper_table, plot_accuracy, plot_differences,
+                           prepare_seed, read_run, reference, resolution, run_dir, run_study, studies,
+                           study_size, unique_runs, verdict_lines)
+from selib.studies import paper
+from selib.training import trainer
 from selib.training.profiles import PROFILES
-from toyfolder import make_toy_folder
+from toyfolder import make_toy_folder, tiny_config
 
-# two 1-epoch trainings of a network with a few thousand weights on 32² images: seconds
-TINY = PROFILES["ci"].replace(max_per_class=None, epochs=1, image_size=32, batch_size=32, depth=(1, 1),
-                              filters=(8, 16), initial_filters=8, ratio=4, augment=None, val_size=0.1)
+TINY = tiny_config(val_size=0.25, test_size=0.2, augment=None, epochs=1)
 
 
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory) -> Path:
-    return make_toy_folder(tmp_path_factory.mktemp("toy") / "seats", per_class=12, size=32)
+    return make_toy_folder(tmp_path_factory.mktemp("toy") / "seats", per_class=8, size=24)
 
 
-@pytest.fixture
-def calls(monkeypatch):
-    """Records every call of selib.training.trainer.train (the real one still runs)."""
-    made = []
-    real, real_prepare = training.train, training.prepare_data
-
-    def counting(config, data_dir, out_dir, **kw):
-        made.append(Path(out_dir))
-        return real(config, data_dir, out_dir, **kw)
-
-    def preparing(config, data_dir, **kw):
-        made.append(("prepare_data", config.seed))
-        return real_prepare(config, data_dir, **kw)
-
-    monkeypatch.setattr(training, "train", counting)
-    monkeypatch.setattr(training, "prepare_data", preparing)
-    return made
+@pytest.fixture(scope="module")
+def toy_test(tmp_path_factory) -> Path:
+    """A separately drawn test folder: other images than ``toy``, 5 per class."""
+    return make_toy_folder(tmp_path_factory.mktemp("toytest") / "seats", per_class=5, size=24, seed=7)
 
 
 @pytest.fixture
 def fake_train(monkeypatch):
-    """Replaces training with an instant fake that writes a finished run; records the calls."""
+    """An instant stand-in for trainer.train that writes a finished run folder; records calls."""
+    from selib.training.run_folder import RunFolder
+
     made = []
 
-    def fake(config, data_dir, out_dir, **kw):
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        config.save(out / "config.json")
-        acc = 0.5 + 0.01 * config.seed + (0.1 if config.ratio else 0.0)
-        pd.DataFrame({"epoch": [0, 1, 2], "epoch_seconds": [9.0, 2.0, 4.0],
-                      "val_accuracy": [0.3, 0.6, 0.5]}).to_csv(out / "history.csv", index=False)
-        (out / "metrics.json").write_text(json.dumps({"test_accuracy": acc, "test_loss": 1.0, "params": 1000,
-                                                      "train_seconds": 15.0, "epochs_run": 3}))
-        made.append(out)
+    def fake(config, data_dir, out_dir, *, prepared, overwrite=False, **kw):
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        run = RunFolder(out_dir)
+        run.begin(config, prepared.info, prepared.class_names, {}, overwrite=overwrite)
+        run.file("model.keras").write_bytes(b"")
+        pd.DataFrame({"epoch": [0, 1, 2], "epoch_seconds": [9.0, 2.0, 4.0]}).to_csv(
+            run.file("history.csv"), index=False)
+        acc = 0.5 + 0.01 * config.get("seed") + (0.1 if config.get("ratio") else 0.0)
+        run.finish({"test_accuracy": acc, "n_test": len(prepared.split.x_test), "params": 10,
+                    "train_seconds": 15.0})
+        made.append((Path(out_dir), config.get("seed"), id(prepared)))
 
     import keras
 
-    monkeypatch.setattr(training, "train", fake)
-    monkeypatch.setattr(keras.backend, "clear_session", lambda *a, **k: None)  # its gc.collect costs ~1 s
+    monkeypatch.setattr(trainer, "train", fake)
+    monkeypatch.setattr(keras.backend, "clear_session", lambda *a, **k: None)  # its gc costs ~1 s
     return made
 
 
-def _mtimes(root: Path) -> dict[str, int]:
-    return {str(p): p.stat().st_mtime_ns for p in sorted(root.rglob("metrics.json"))}
+# ---------------------------------------------------------------------------------------------
+# The study.
+# ---------------------------------------------------------------------------------------------
+def test_study_configs_pair_the_seed_and_fail_early():
+    study = Study("se", TINY, {"SE": {}, "no SE": {"ratio": None}}, seeds=(3, 5), reference="no SE")
+    assert study.labels == ["no SE", "SE"] and study.n_runs == 4
+    cfg = study.config("no SE", 5)
+    assert (cfg.get("seed"), cfg.get("split_seed"), cfg.get("ratio")) == (5, 5, None)
+    assert [(label, s) for label, s, _ in study.runs()] == [("no SE", 3), ("SE", 3), ("no SE", 5), ("SE", 5)]
+    with pytest.raises(ConfigError, match="unknown setting"):
+        Study("bad", TINY, {"a": {}, "b": {"ratoi": 4}}, seeds=(0,), reference="a")
+    with pytest.raises(ConfigError):
+        Study("bad", TINY, {"a": {}, "b": {"se_gate": "softmax"}}, seeds=(0,), reference="a")
+    with pytest.raises(ValueError, match="reference"):
+        Study("bad", TINY, {"a": {}, "b": {}}, seeds=(0,), reference="c")
+
+
+def test_run_folders_are_named_by_config(tmp_path):
+    a, b = TINY.replace(seed=1), TINY.replace(seed=1, ratio=None)
+    assert run_dir(tmp_path, a) == run_dir(tmp_path, TINY.replace(seed=1))
+    assert run_dir(tmp_path, a) != run_dir(tmp_path, b) != run_dir(tmp_path, TINY.replace(seed=2, ratio=None))
+    assert run_dir(tmp_path, a).name.startswith("seed1-")
+
+
+def test_separate_test_set(toy, toy_test):
+    cfg = TINY.replace(seed=0, split_seed=0)
+    p = prepare_seed(cfg, toy, toy_test)
+    sp = p.split
+    assert len(sp.x_train) + len(sp.x_val) == 32                 # all of the training folder
+    assert len(sp.x_val) == 8 and len(sp.x_test) == 20           # val_size; every test image
+    assert np.bincount(sp.y_test).tolist() == [5, 5, 5, 5]
+    assert p.info["test"]["files"] == 20
+    plain = prepare_seed(cfg, toy)                               # without: the trainer's own split
+    assert p.info["fingerprint"] != plain.info["fingerprint"]
+    other = prepare_seed(TINY.replace(seed=1, split_seed=1), toy, toy_test)
+    assert not np.array_equal(other.split.train_idx, sp.train_idx)   # the split follows the seed
+
+
+def test_runner_pairs_reuses_and_shares(toy, toy_test, tmp_path, fake_train):
+    se = Study("se", TINY, {"no SE": {"ratio": None}, "SE": {}}, seeds=(0, 1), reference="no SE")
+    cache: dict = {}
+    df = run_study(se, toy, tmp_path, test_dir=toy_test, cache=cache, progress=False)
+    assert list(zip(df["label"], df["seed"])) == [("no SE", 0), ("SE", 0), ("no SE", 1), ("SE", 1)]
+    assert set(df["status"]) == {"trained"} and (df["n_test"] == 20).all()
+    # one prepared dataset per seed, shared by both arms
+    assert fake_train[0][2] == fake_train[1][2] != fake_train[2][2]
+    assert not any(Path(p).is_absolute() for p in df["run_dir"])  # no machine paths in the table
+    assert df["epoch_seconds"].eq(3.0).all()                     # median of the epochs after the first
+    assert len(pd.read_csv(tmp_path / "se" / "results.csv")) == 4
+
+    again = run_study(se, toy, tmp_path, test_dir=toy_test, cache=cache, progress=False)
+    assert len(fake_train) == 4 and set(again["status"]) == {"cached"}
+    # another study whose reference is the same config reads those runs back
+    gate = Study("gate", TINY, {"sigmoid": {}, "tanh": {"se_gate": "tanh"}}, seeds=(0, 1), reference="sigmoid")
+    g = run_study(gate, toy, tmp_path, test_dir=toy_test, cache=cache, progress=False)
+    assert g["status"].tolist() == ["cached", "trained", "cached", "trained"] and len(fake_train) == 6
+    assert unique_runs([se, gate]) == 6
+    # new test data: the finished run no longer counts and is replaced
+    (toy_test / "bench" / "extra.png").write_bytes((toy_test / "bench").glob("*.png").__next__().read_bytes())
+    cache.clear()
+    fresh = run_study(se, toy, tmp_path, test_dir=toy_test, cache=cache, progress=False)
+    assert set(fresh["status"]) == {"trained"} and (fresh["n_test"] == 21).all()
+    (toy_test / "bench" / "extra.png").unlink()
+
+
+def test_a_diverged_run_drops_one_pair(toy, toy_test, tmp_path, fake_train, monkeypatch):
+    from selib.errors import TrainingDiverged
+
+    fake = trainer.train
+
+    def sometimes(config, data_dir, out_dir, **kw):
+        if config.get("ratio") is None and config.get("seed") == 1:
+            raise TrainingDiverged("loss became NaN")
+        return fake(config, data_dir, out_dir, **kw)
+
+    monkeypatch.setattr(trainer, "train", sometimes)
+    se = Study("se", TINY, {"no SE": {"ratio": None}, "SE": {}}, seeds=(0, 1, 2), reference="no SE")
+    df = run_study(se, toy, tmp_path, test_dir=toy_test, progress=False)
+    bad = df[df["status"] == "diverged"]
+    assert len(bad) == 1 and bad["accuracy"].isna().all() and bad["seed"].tolist() == [1]
+    table = compare(df, se).set_index("label")
+    assert table.loc["SE", "n_pairs"] == 2
+
+
+def test_real_training_uses_the_separate_test_set(toy, toy_test, tmp_path):
+    study = Study("se", TINY, {"no SE": {"ratio": None}, "SE": {}}, seeds=(0,), reference="no SE")
+    df = run_study(study, toy, tmp_path, test_dir=toy_test, progress=False)
+    assert (df["n_test"] == 20).all() and set(df["status"]) == {"trained"}
+    # accuracy is a count of 20 test images, so a multiple of 5 points
+    assert np.allclose(df["accuracy"] / 5, np.round(df["accuracy"] / 5))
+    assert df.loc[1, "params"] > df.loc[0, "params"]             # SE adds weights
+    m = json.loads((tmp_path / df.loc[0, "run_dir"] / "manifest.json").read_text())
+    assert m["data"]["test"]["files"] == 20
+    again = run_study(study, toy, tmp_path, test_dir=toy_test, progress=False)
+    assert set(again["status"]) == {"cached"}
+    assert read_run(tmp_path / df.loc[1, "run_dir"])["accuracy"] == df.loc[1, "accuracy"]
 
 
 # ---------------------------------------------------------------------------------------------
-def test_real_runs_then_skips_finished_ones(toy, tmp_path, calls):
-    study = Study("se", TINY, {"SE": {}, "no SE": {"ratio": None}}, seeds=(0, 1), reference="no SE")
-    df = run_study(study, toy, tmp_path, progress=False)
-    # the data are loaded and split once, with the split seed, and shared by all four runs
-    assert calls[0] == ("prepare_data", 42) and len(calls) == 5
-    # one row per config and seed, in the study's order, each in its own folder
-    assert list(zip(df["label"], df["seed"])) == [("SE", 0), ("SE", 1), ("no SE", 0), ("no SE", 1)]
-    assert df["run_dir"].nunique() == 4 and set(df["status"]) == {"trained"}
-    assert Path(df["run_dir"][2]) == tmp_path / "se" / "no_SE" / "seed0"
-    for _, row in df.iterrows():
-        cfg = json.loads((Path(row["run_dir"]) / "config.json").read_text())
-        assert cfg["seed"] == row["seed"] and cfg["extra"]["split_seed"] == 42
-        assert (cfg["ratio"] is None) == (row["label"] == "no SE")
-    assert df["accuracy"].between(0, 100).all() and (df["epochs_run"] == 1).all()
-    assert (df.loc[df["label"] == "SE", "params"] > df.loc[df["label"] == "no SE", "params"].max()).all()
-    assert not logging.getLogger("tensorflow").filters          # the retracing filter is removed
-    saved = pd.read_csv(tmp_path / "se" / "results.csv")
-    assert len(saved) == 4 and (tmp_path / "se" / "summary.csv").exists()
-
-    before = _mtimes(tmp_path)
-    again = run_study(study, toy, tmp_path, progress=False)
-    assert len(calls) == 5                                    # nothing re-run
-    assert set(again["status"]) == {"cached"} and _mtimes(tmp_path) == before
-    pd.testing.assert_series_equal(again["accuracy"], df["accuracy"])
+# Verdicts and charts.
+# ---------------------------------------------------------------------------------------------
+def _results(study: Study, effects: dict[str, float], noise: float = 0.1, n_test: int = 2000):
+    rng = np.random.default_rng(0)
+    level = 70 + 10 * rng.standard_normal(len(study.seeds))      # seeds differ a lot
+    rows = [{"label": lab, "seed": s, "accuracy": level[k] + effects.get(lab, 0.0) + noise * rng.standard_normal(),
+             "n_test": n_test} for k, s in enumerate(study.seeds) for lab in study.labels]
+    return pd.DataFrame(rows)
 
 
-def test_resume_rerun_changed_and_shared(toy, tmp_path, fake_train):
-    study = Study("gate", TINY, {"sigmoid": {}, "tanh": {"se_gate": "tanh"}}, seeds=(0, 1, 2),
-                  reference="sigmoid")
-    cache: dict = {}                                          # load the toy folder once for all calls
-    df = run_study(study, toy, tmp_path, progress=False, cache=cache)
-    assert len(fake_train) == 6 and len(df) == 6
-    assert sorted(zip(df["label"], df["seed"])) == sorted((l, s) for l in study.labels for s in (0, 1, 2))
-    assert df["epoch_seconds"].eq(3.0).all() and df["first_epoch_seconds"].eq(9.0).all()
+GATE = Study("gate", TINY, {"sigmoid": {}, "tanh": {"se_gate": "tanh"}, "relu": {"se_gate": "relu"}},
+             seeds=tuple(range(8)), reference="sigmoid")
 
-    # a run that crashed before writing metrics.json is trained again; finished ones are not
-    (run_dir(study, tmp_path, "tanh", 1) / "metrics.json").unlink()
-    df = run_study(study, toy, tmp_path, progress=False, cache=cache)
-    assert fake_train[6:] == [run_dir(study, tmp_path, "tanh", 1)]
-    assert df["status"].tolist().count("trained") == 1
 
-    # a finished run made with another config (the study was edited) is not passed off as this one
-    edited = Study("gate", TINY.replace(epochs=2), {"sigmoid": {}}, seeds=(0,))
-    run_study(edited, toy, tmp_path, progress=False, cache=cache)
-    assert fake_train[7:] == [run_dir(edited, tmp_path, "sigmoid", 0)]
-    assert json.loads((fake_train[7] / "config.json").read_text())["epochs"] == 2
+def test_compare_reads_paired_intervals():
+    table = compare(_results(GATE, {"relu": -2.0, "tanh": 0.0}), GATE).set_index("label")
+    assert list(table.index) == ["sigmoid", "tanh", "relu"]
+    assert table.loc["relu", "verdict"].startswith("relu (vs sigmoid) hurts by 2.0 ±")
+    assert table.loc["tanh", "verdict"].startswith("tanh (vs sigmoid): no effect larger than ±0.")
+    assert table.loc["sigmoid", "resolution"] == pytest.approx(resolution(table.loc["sigmoid", "mean"], 2000))
+    lines = verdict_lines(table.reset_index())
+    assert lines.count("\n") == 1 and "reference" not in lines
 
-    # another study whose variant is the very same config links to the finished run
-    other = Study("squeeze", TINY, {"avg": {}, "max": {"se_squeeze": "max"}}, seeds=(1,))
-    df2 = run_study(other, toy, tmp_path, progress=False, cache=cache)
-    assert len(fake_train) == 9                               # only "max" trained
-    avg = run_dir(other, tmp_path, "avg", 1)
-    assert df2["status"].tolist() == ["shared", "trained"]
-    assert avg.resolve() == run_dir(study, tmp_path, "sigmoid", 1).resolve()
-    assert read_run(avg)["accuracy"] == pytest.approx(df.loc[(df.label == "sigmoid") & (df.seed == 1),
-                                                             "accuracy"].item())
-    assert len(pd.read_csv(tmp_path / "squeeze" / "results.csv")) == 2
+
+def test_compare_says_when_holm_undoes_a_nominal_effect():
+    # relu is nominally better (p = 0.037, its 95 % interval excludes 0), but Holm for the two
+    # comparisons doubles that p to 0.074: the verdict must say so instead of declaring a win
+    level = 70 + 5 * np.arange(8)
+    relu = [0.3, 0.1, 0.5, -0.1, 0.4, 0.2, 0.6, -0.1]
+    tanh = [0.2, -0.2, 0.1, -0.1, 0.3, -0.3, 0.05, -0.05]
+    rows = [{"label": lab, "seed": s, "accuracy": level[s] + d[s], "n_test": 2000}
+            for s in range(8) for lab, d in (("sigmoid", [0] * 8), ("relu", relu), ("tanh", tanh))]
+    table = compare(pd.DataFrame(rows), GATE).set_index("label")
+    r = table.loc["relu"]
+    assert r["p"] == pytest.approx(0.037, abs=0.002) and r["diff_lo"] > 0
+    assert r["p_holm"] == pytest.approx(2 * r["p"]) and not r["significant"]
+    assert r["verdict"].startswith("relu (vs sigmoid) helps by 0.2 ±")
+    assert r["verdict"].endswith("not significant after Holm's correction for 2 comparisons")
+    assert "Holm" not in table.loc["tanh", "verdict"]             # an interval around 0 needs no caveat
+
+
+def test_resolution_of_a_2000_image_test_set():
+    assert resolution(90, 2000) == pytest.approx(0.671, abs=1e-3)
+    assert resolution(50, 240) == pytest.approx(3.23, abs=1e-2)   # the old 240-image test set
+
+
+def test_charts_do_not_exaggerate():
+    res = _results(GATE, {"relu": -2.0})
+    table = compare(res, GATE)
+    fig = plot_differences(res, table, GATE)
+    ax = fig.axes[0]
+    lo, hi = ax.get_xlim()
+    assert lo == pytest.approx(-hi)                              # zero in the middle
+    assert hi >= table["diff_hi"].abs().max() and "percentage points" in ax.get_xlabel()
+    assert ax.get_title()
+    fig2 = plot_accuracy(res, GATE)
+    assert fig2.axes[0].get_ylim() == (0, 100) and fig2.axes[0].get_ylabel() == "test accuracy (%)"
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
 
 
 # ---------------------------------------------------------------------------------------------
-def _table(rows):
-    return pd.DataFrame([{"study": "t", "label": l, "seed": s, "accuracy": a, "params": p, "epoch_seconds": e}
-                         for l, s, a, p, e in rows])
-
-
-def test_summary_maths():
-    df = _table([("B", 0, 70, 10, 1.0), ("B", 1, 70, 10, 1.0), ("B", 2, 70, 10, 1.0),
-                 ("A", 0, 80, 20, 1.1), ("A", 1, 82, 20, 1.3), ("A", 2, 84, 20, 1.2),
-                 ("C", 0, 50, 30, 2.0)])
-    study = Study("t", TINY, {"A": {}, "B": {"ratio": None}, "C": {"ratio": 2}}, seeds=(0, 1, 2), reference="B")
-    s = summarize(df, study).set_index("label")
-    assert list(s.index) == ["A", "B", "C"]                    # the study's order, not alphabetical
-    assert s.loc["A", "n"] == 3 and s.loc["A", "mean"] == pytest.approx(82)
-    assert s.loc["A", "std"] == pytest.approx(2.0)             # sample std (ddof = 1)
-    assert s.loc["B", "std"] == 0 and math.isnan(s.loc["C", "std"]) and s.loc["C", "n"] == 1
-    assert (s.loc["A", "min"], s.loc["A", "max"], s.loc["A", "params"]) == (80, 84, 20)
-    assert s.loc["A", "epoch_seconds"] == pytest.approx(1.2)
-    assert s.loc["A", "delta"] == pytest.approx(12)
-    assert s.loc["A", "delta_se"] == pytest.approx(math.sqrt(4 / 3))
-    assert bool(s.loc["A", "clear"]) and not bool(s.loc["B", "clear"]) and not bool(s.loc["C", "clear"])
-    assert s.loc["A", "time_vs_ref"] == pytest.approx(20)
-    # without a study: first-seen order, no reference columns
-    plain = summarize(df)
-    assert list(plain["label"]) == ["B", "A", "C"] and "delta" not in plain
-
-
-def test_verdict_words():
-    study = Study("gate", TINY, {"sigmoid": {}, "relu": {"se_gate": "relu"}}, seeds=(0, 1, 2),
-                  reference="sigmoid", paper_best=("sigmoid",), paper_worst=("relu",))
-    clear = _table([("sigmoid", s, 90 + s, 1, 1) for s in range(3)] + [("relu", s, 70 + s, 1, 1) for s in range(3)])
-    assert "agrees with the paper" in verdict(summarize(clear, study), study)
-    flipped = clear.assign(label=clear["label"].map({"sigmoid": "relu", "relu": "sigmoid"}))
-    assert "disagrees" in verdict(summarize(flipped, study), study)
-    noisy = _table([("sigmoid", s, a, 1, 1) for s, a in enumerate([70, 80, 90])] +
-                   [("relu", s, a, 1, 1) for s, a in enumerate([72, 79, 86])])
-    text = verdict(summarize(noisy, study), study)
-    assert "within the seed-to-seed noise" in text and "neither confirms nor contradicts" in text
-    one = _table([("sigmoid", 0, 80, 1, 1), ("relu", 0, 60, 1, 1)])
-    assert "no conclusion" in verdict(summarize(one, study), study)
-
-
+# The suite, for every profile.
 # ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_every_profile_has_a_suite(profile):
+    suite = studies(profile)
+    assert suite and all(len(s.seeds) >= 2 and s.reference in s.variants for s in suite)
+    size = study_size(profile)
+    assert size.budget and all(s.base == size.base for s in suite)
+
+
+def test_ci_is_tiny_and_cpu_has_the_power():
+    ci, cpu = studies("ci"), studies("cpu")
+    assert [s.name for s in ci] == ["se"] and unique_runs(ci) == 4
+    assert ci[0].config("SE", 0).get("epochs") == 1
+    assert [s.name for s in cpu][0] == "se" and all(len(s.seeds) >= 8 for s in cpu)
+    assert study_size("cpu").test_images >= 2000
+    for s in cpu:                                  # never a degenerate 1- or 2-unit bottleneck
+        assert s.base.get("se_min_units") >= 8
+    # every study but "se" has the same reference config: it is trained once for all of them
+    refs = {json.dumps(s.config(s.reference, 0).to_dict(), sort_keys=True) for s in cpu if s.name != "se"}
+    assert len(refs) == 1
+    assert unique_runs(cpu) < sum(s.n_runs for s in cpu)
+
+
 def _se_wiring(model):
-    """SE layer name -> (layers feeding it, layers it feeds, channels it gates)."""
+    """SE layer name -> (layers feeding it, layers it feeds, channels it gates, W1's shape)."""
     from selib.layers.squeeze_excite import se_layers
     from wiring import wiring
 
@@ -191,61 +260,45 @@ def test_placement_study_puts_se_where_it_says():
     assert study.labels == ["standard", "pre", "post", "identity"]
     wiring = {}
     for label in study.labels:
-        cfg = study.config(label, 0).replace(image_size=32, depth=(1, 1), filters=(16, 32))
-        assert cfg.se_placement == label
+        cfg = study.config(label, 0).replace(image_size=32, depth=(1, 1), filters=(16, 32), initial_filters=16)
+        assert cfg.get("se_placement") == label
         keras.backend.clear_session()
-        wiring[label] = _se_wiring(training.build_model(cfg, 4))
+        wiring[label] = _se_wiring(trainer.build_model(cfg, 4))
     for label, w in wiring.items():
-        assert sorted(w) == ["stage1_block1_se", "stage2_block1_se"], label
-    for block, c_in, c_out in (("stage1_block1", 16, 16), ("stage2_block1", 16, 32)):
+        assert sorted(w) == ["conv2_block1_se", "conv3_block1_se"], label
+    for block, c_in, c_out in (("conv2_block1", 16, 16), ("conv3_block1", 16, 32)):
         name = f"{block}_se"
         src, dst, ch, w1 = wiring["standard"][name]          # residual branch, before the sum
-        assert src == [f"{block}_2_conv"] and dst == [f"{block}_add"] and ch == c_out
+        assert src == [f"{block}_2_conv"] and dst == [f"{block}_out"] and ch == c_out
         src, dst, ch, w1 = wiring["pre"][name]               # on the branch input
         assert src == [f"{block}_preact_relu"] and dst == [f"{block}_1_conv"] and ch == c_in
         src, dst, ch, w1 = wiring["post"][name]              # after the sum
-        assert src == [f"{block}_add"] and ch == c_out and f"{block}_add" not in dst
+        assert src == [f"{block}_out"] and ch == c_out and f"{block}_out" not in dst
         src, dst, ch, w1 = wiring["identity"][name]          # on the shortcut
-        assert dst == [f"{block}_add"] and ch == c_out and not src[0].startswith(f"{block}_2")
-        assert w1 == (ch, max(1, ch // 16))                  # r = 16, the study's base
+        assert dst == [f"{block}_out"] and ch == c_out and not src[0].startswith(f"{block}_2")
+        assert w1 == (ch, max(8, ch // 16))                  # r = 16, at least 8 units
     # where the shape changes, SE-Identity gates the projected shortcut; else the block input
-    assert wiring["identity"]["stage2_block1_se"][0] == ["stage2_block1_proj"]
-    assert wiring["identity"]["stage1_block1_se"][0] == ["stem_pool"]
+    assert wiring["identity"]["conv3_block1_se"][0] == ["conv3_block1_0_conv"]
+    assert wiring["identity"]["conv2_block1_se"][0] == ["pool1_pool"]
 
 
 # ---------------------------------------------------------------------------------------------
-def test_profiles_size_the_suite():
-    ci = studies("ci")
-    assert len(ci) == 1 and len(ci[0].variants) == 2 and ci[0].seeds == (0,)
-    cfg = ci[0].config(ci[0].labels[0], 0)
-    assert cfg.epochs == 1 and cfg.image_size <= 32
-    n_train = math.ceil(cfg.max_per_class * 4 * (1 - cfg.test_size) * (1 - cfg.val_size))
-    assert n_train <= cfg.batch_size                            # one training step per config
-
-    cpu = studies("cpu")
-    assert [s.name for s in cpu] == ["ratio", "se", "squeeze", "gate", "placement", "schedule", "optimizer"]
-    assert all(len(s.seeds) >= 2 and s.reference in s.variants and s.paper for s in cpu)
-    ratio = cpu[0]
-    assert ratio.labels == ["r=2", "r=4", "r=8", "r=16", "r=32", "no SE"]
-    assert [ratio.config(l, 0).ratio for l in ratio.labels] == [2, 4, 8, 16, 32, None]
-    # every study's unchanged variant (r=16, SE, avg, sigmoid, standard, cosine, Adam) is the same
-    # network and recipe, so those runs are trained once and shared
-    base = {json.dumps(s.config(l, 0).to_dict(), sort_keys=True) for s in cpu for l, o in s.variants.items()
-            if not o or o == {"ratio": 16}}
-    assert len(base) == 1
-    assert unique_runs(cpu) == 15 * len(cpu[0].seeds) < sum(s.n_runs for s in cpu)
-    opt = cpu[-1]
-    assert {opt.config(l, 0).optimizer for l in opt.labels} == {"adam", "sgd", "adamw"}
-    with pytest.raises(ValueError, match="unknown TrainConfig field"):
-        Study("bad", TINY, {"x": {"ratoi": 4}})
-
-
-def test_step_times_interleaves_and_reports_overhead():
-    t = step_times({"plain": TINY.replace(ratio=None), "SE": TINY}, batch_size=4, steps=1, rounds=2)
-    assert len(t) == 4 and (t["ms_per_step"] > 0).all()
-    assert t["label"].tolist() == ["plain", "SE", "SE", "plain"]   # the order rotates each round
-    s = summarize_times(t, "plain").set_index("label")
-    assert s.loc["SE", "ms_per_step"] == t.loc[t["label"] == "SE", "ms_per_step"].min()   # best round
-    assert s.loc["plain", "overhead_%"] == 0
-    assert s.loc["SE", "overhead_%"] == pytest.approx(100 * (s.loc["SE", "ms_per_step"] /
-                                                             s.loc["plain", "ms_per_step"] - 1))
+# The paper's numbers.
+# ---------------------------------------------------------------------------------------------
+def test_both_versions_of_the_paper_are_labelled():
+    assert reference("se", "SE", "cvpr2018").top1_err == 23.29
+    assert reference("se", "no SE", "cvpr2018").top1_err == 24.80
+    assert reference("ratio", "r=16", "tpami").top1_err == 22.28
+    assert reference("ratio", "no SE", "tpami").top1_err == 23.30
+    assert cite("ratio", "r=16") == "22.28 % (TPAMI journal version, Table 10)"
+    assert "CVPR 2018" in cite("se", "SE", "cvpr2018")
+    t = paper_table("gate")
+    assert set(t["version"]) == {"tpami"} and t.set_index("label").loc["relu", "top1_err"] == 23.47
+    assert paper.TABLE10_PARAMS_M == {2: 45.7, 4: 35.7, 8: 30.7, 16: 28.1, 32: 26.9}
+    with pytest.raises(KeyError, match="cvpr2018"):
+        reference("gate", "relu", "cvpr2018")
+    # every study label the suite maps to the paper exists there (in the journal version)
+    for s in studies("cpu"):
+        for ours, theirs in s.paper_labels.items():
+            if s.paper != "ratio" or theirs in set(paper_table("ratio")["label"]):
+                reference(s.paper, theirs, "tpami")

@@ -165,7 +165,8 @@ def _check_columns(df: pd.DataFrame, *cols: str) -> None:
 
 def _pair(df: pd.DataFrame, value: str, label: str, seed: str, variant, reference,
           confidence: float) -> PairedDiff | None:
-    arm = lambda lab: df.loc[df[label] == lab, [seed, value]]  # noqa: E731
+    # a failed run (NaN) drops its pair instead of failing the whole comparison
+    arm = lambda lab: df.loc[df[label] == lab, [seed, value]].dropna()  # noqa: E731
     both = arm(variant).merge(arm(reference), on=seed, suffixes=("_v", "_r")).sort_values(seed)
     if both.empty:
         return None
