@@ -198,3 +198,20 @@ def test_reweighting_rejects_mismatched_shapes():
         d.reweighting_figure(u, s[:-1])
     with pytest.raises(ValueError):
         d.reweighting_figure(u[..., 0], s)
+
+
+def test_reweighting_needs_at_least_one_channel_shown():
+    u, s = _maps()
+    with pytest.raises(ValueError):
+        d.reweighting_figure(u, s, n=0)
+
+
+def test_gate_chart_marks_every_shown_channel_at_its_rank():
+    u, s = _maps(c=12)
+    fig = d.reweighting_figure(u, s, n=4)
+    ax = _gate_axes(fig)
+    (points,) = ax.collections
+    ranks = np.argsort(np.argsort(-s, kind="stable"), kind="stable")
+    shown = sorted(_panels(fig, "before"))
+    np.testing.assert_allclose(sorted(points.get_offsets()[:, 0]), sorted(ranks[shown]))
+    np.testing.assert_allclose(sorted(points.get_offsets()[:, 1]), sorted(s[shown]))

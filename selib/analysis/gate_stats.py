@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _st
 
-__all__ = ["eta_squared", "class_specificity", "permutation_null", "saturation", "depth_table",
-           "specificity_trend"]
+__all__ = ["eta_squared", "pooled_eta_squared", "class_specificity", "permutation_null", "saturation",
+           "depth_table", "specificity_trend"]
 
 RISE = 0.5  # Spearman ρ at or above which specificity is said to rise with depth (below -RISE: fall)
 
@@ -32,14 +32,8 @@ def _check(gates: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return g, y
 
 
-def eta_squared(gates: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Per channel, η² = SS_between / SS_total of the gate across images (one-way ANOVA).
-
-    0 means the class tells nothing about the gate, 1 that the gate is a function of the class.
-    A channel whose gate is constant over all images gives NaN: it carries no class information
-    and has no variance to split, so neither 0 nor 1 would be true. Returns shape (C,).
-    """
-    g, y = _check(gates, labels)
+def _sums_of_squares(g: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per channel: (SS_between, SS_total) of a one-way ANOVA over the images."""
     classes, inv = np.unique(y, return_inverse=True)
     if classes.size < 2:
         raise ValueError("need images of at least 2 classes to split variance between classes")
@@ -49,9 +43,34 @@ def eta_squared(gates: np.ndarray, labels: np.ndarray) -> np.ndarray:
     grand = g.mean(axis=0)
     ss_between = (counts[:, None] * (sums / counts[:, None] - grand) ** 2).sum(axis=0)
     ss_total = ((g - grand) ** 2).sum(axis=0)
+    return ss_between, ss_total
+
+
+def pooled_eta_squared(gates: np.ndarray, labels: np.ndarray) -> float:
+    """Σ SS_between / Σ SS_total over all channels: η² weighted by each channel's variance.
+
+    :func:`class_specificity` averages η² over channels, so a nearly saturated channel whose gate
+    moves by 10⁻⁴ counts as much as one that swings from 0 to 1. The pooled value counts each
+    channel by how much its gate actually varies; NaN if no channel varies at all.
+    """
+    g, y = _check(gates, labels)
+    ss_between, ss_total = _sums_of_squares(g, y)
+    total = ss_total.sum()
+    return float(min(1.0, ss_between.sum() / total)) if total > 0 else float("nan")
+
+
+def eta_squared(gates: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Per channel, η² = SS_between / SS_total of the gate across images (one-way ANOVA).
+
+    0 means the class tells nothing about the gate, 1 that the gate is a function of the class.
+    A channel whose gate is constant over all images gives NaN: it carries no class information
+    and has no variance to split, so neither 0 nor 1 would be true. Returns shape (C,).
+    """
+    g, y = _check(gates, labels)
+    ss_between, ss_total = _sums_of_squares(g, y)
     constant = np.ptp(g, axis=0) == 0  # exact test: float noise must not fake a tiny variance
     with np.errstate(invalid="ignore", divide="ignore"):
-        eta = ss_between / ss_total
+        eta = np.minimum(ss_between / ss_total, 1.0)   # rounding can put SS_between a hair above SS_total
     eta[constant] = np.nan
     return eta
 
@@ -100,6 +119,9 @@ def depth_table(gates_per_block: Sequence[np.ndarray], labels: np.ndarray,
                 seed: int = 0) -> pd.DataFrame:
     """One row per SE block, in order: class-specificity against its permutation null, saturation.
 
+    ``eta2`` is :func:`class_specificity` (mean η² over channels, the statistic the null is for);
+    ``eta2_pooled`` is :func:`pooled_eta_squared`, which discounts channels whose gate barely moves.
+
     ``null_lo`` / ``null_hi`` are the min / max of the permutation null (not percentiles: 20
     permutations have no meaningful 2.5 % tail). ``above_null`` = eta2 > null_hi, a one-sided
     permutation test at level 1/(n_permutations + 1), about 0.05 for 20. Every block uses the
@@ -113,10 +135,11 @@ def depth_table(gates_per_block: Sequence[np.ndarray], labels: np.ndarray,
         eta, null = class_specificity(g, labels), permutation_null(g, labels, n_permutations, seed)
         sat = saturation(g)
         rows.append({"block": name, "depth": depth, "channels": int(np.shape(g)[1]), "eta2": eta,
+                     "eta2_pooled": pooled_eta_squared(g, labels),
                      "null_mean": float(null.mean()), "null_lo": float(null.min()),
                      "null_hi": float(null.max()), "above_null": bool(eta > null.max()),
                      "share_low": sat["share_low"], "share_high": sat["share_high"],
-                     "off_channels": sat["off_channels"]})
+                     "off_channels": sat["off_channels"], "on_channels": sat["on_channels"]})
     return pd.DataFrame(rows)
 
 
@@ -180,6 +203,9 @@ def specificity_trend(table: pd.DataFrame) -> str:
     above = [d for d, a in zip(depths, table["above_null"]) if a]
     below = [d for d in depths if d not in above]
     trend, rho = _trend(depths, excess)
+    if np.any(np.isnan(excess)):  # no trend was measured: neither agreement nor disagreement
+        return (f"Class-specificity {trend}: {_null_phrase(above, below)} — so the paper's Fig. 6 "
+                "cannot be tested on these gates.")
     rises = rho >= RISE
     return (f"Class-specificity {trend}: {_null_phrase(above, below)} — "
             f"{_paper_phrase(rises, above, depths)}.")

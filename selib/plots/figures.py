@@ -95,16 +95,35 @@ def size_histograms(table: pd.DataFrame, title: str = "Image sizes"):
     return fig
 
 
-def training_curves(history: pd.DataFrame, title: str = "Training curves"):
-    """Loss and accuracy (train vs validation) per epoch, with the learning rate."""
+def training_curves(history: pd.DataFrame, title: str = "Training curves", lr_schedule=None,
+                    steps_per_epoch: int | None = None):
+    """Loss and accuracy (train vs validation) per epoch, with the learning rate.
+
+    The learning rate logged at each epoch's end hides a warm-up shorter than an epoch or two; pass the
+    Keras ``lr_schedule`` (a schedule object or a constant) and ``steps_per_epoch`` to draw it per step,
+    on the same epoch axis, with the logged values on top."""
     h = history
     x = h["epoch"] + 1 if "epoch" in h else np.arange(1, len(h) + 1)
-    panels = [("loss", "loss"), ("accuracy", "accuracy")] + ([("lr", "learning rate")] if "lr" in h else [])
+    has_lr = "lr" in h or lr_schedule is not None
+    panels = [("loss", "loss"), ("accuracy", "accuracy")] + ([("lr", "learning rate")] if has_lr else [])
     fig, axes = plt.subplots(1, len(panels), figsize=(4.3 * len(panels), 3.2))
     for ax, (key, label) in zip(axes, panels):
-        ax.plot(x, h[key], marker="o", ms=3, label="train" if key != "lr" else "lr")
-        if f"val_{key}" in h:
-            ax.plot(x, h[f"val_{key}"], marker="o", ms=3, label="validation")
+        if key == "lr" and lr_schedule is not None and steps_per_epoch:
+            steps = np.arange(0, int(steps_per_epoch) * len(h) + 1)
+            values = (np.asarray([float(lr_schedule(int(t))) for t in steps]) if callable(lr_schedule)
+                      else np.full(len(steps), float(lr_schedule)))
+            ax.plot(steps / steps_per_epoch, values, lw=1.2, label="per step (schedule)")
+            if "lr" in h:
+                ax.plot(x, h["lr"], "o", ms=3, label="logged at epoch end")
+            ax.set_ylim(0, 1.1 * max(values.max(), float(h["lr"].max()) if "lr" in h else 0))
+        else:
+            ax.plot(x, h[key], marker="o", ms=3, label="train" if key != "lr" else "lr")
+            if f"val_{key}" in h:
+                ax.plot(x, h[f"val_{key}"], marker="o", ms=3, label="validation")
+        if key == "accuracy":
+            ax.set_ylim(0, 1.02)
+        elif key == "loss":
+            ax.set_ylim(0, None)
         ax.set(title=label, xlabel="epoch", ylabel=label)
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
@@ -161,32 +180,66 @@ def prediction_grid(x: np.ndarray, evaluation, n: int = 10, cols: int = 5, seed:
 
 def excitation_plot(stats: pd.DataFrame, depths: Sequence[int] | None = None, max_channels: int = 64,
                     cols: int = 3, title: str = "SE excitation per class and depth (cf. the paper's Fig. 6)"):
-    """Mean gate per channel, one line per class, one panel per chosen SE block.
+    """Mean gate per channel, one line per class, one panel per chosen SE block (the paper's Fig. 6).
 
-    Shows the first ``max_channels`` channels of each block (as the paper's Fig. 6 does) so the
-    per-class lines stay readable; where they coincide the block is class-agnostic."""
+    ``depths`` defaults to an early, a middle and the last block. Shows the first ``max_channels``
+    channels of each block (as the paper's Fig. 6 does) so the per-class lines stay readable; where
+    they coincide the block is class-agnostic. The y axis is the gate's whole range, 0 to 1, and the
+    legend sits below the panels, off the data."""
     all_depths = sorted(stats["depth"].unique())
     if depths is None:
-        depths = all_depths if len(all_depths) <= 6 else \
-            sorted({all_depths[int(round(i))] for i in np.linspace(0, len(all_depths) - 1, 6)})
+        depths = sorted({all_depths[0], all_depths[len(all_depths) // 2], all_depths[-1]})
     rows = int(np.ceil(len(depths) / cols))
-    fig, axes = plt.subplots(rows, min(cols, len(depths)), figsize=(4.6 * min(cols, len(depths)), 2.9 * rows),
-                             squeeze=False)
+    ncols = min(cols, len(depths))
+    fig, axes = plt.subplots(rows, ncols, figsize=(4.6 * ncols, 2.9 * rows + 0.6), squeeze=False,
+                             layout="constrained")
     for ax, d in zip(axes.flat, depths):
         g = stats[(stats["depth"] == d) & (stats["channel"] < max_channels)]
         for name, gc in g.groupby("class", sort=False):
             ax.plot(gc["channel"], gc["mean"], lw=1.0, label=name)
         n_ch = int(stats[stats["depth"] == d]["channel"].max()) + 1
-        ax.set(title=f"{g['block'].iloc[0]} (depth {d}, {min(n_ch, max_channels)} of {n_ch} ch.)",
-               xlabel="channel index", ylabel="mean gate")
-        ax.set_ylim(-0.02, 1.02 if g["mean"].max() <= 1 else None)
+        ax.set(title=f"{g['block'].iloc[0]} (SE block {d + 1} of {len(all_depths)}, "
+                     f"{min(n_ch, max_channels)} of {n_ch} ch.)",
+               xlabel="channel index", ylabel="mean gate (per class)")
+        ax.set_ylim(0, 1.02 if g["mean"].max() <= 1 else None)
         ax.title.set_fontsize(9)
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(depths):]:
         ax.axis("off")
-    axes.flat[0].legend(fontsize=7)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), fontsize=8, frameon=False)
     fig.suptitle(title)
-    fig.tight_layout()
+    return fig
+
+
+def gate_depth_figure(table: pd.DataFrame, untrained: pd.DataFrame | None = None,
+                      title: str = "SE gates by depth: class-specificity against chance, and saturation"):
+    """Two panels from :func:`selib.analysis.gate_stats.depth_table` rows (one per SE block).
+
+    Left: class-specificity η² of the trained network per block, with the permutation null band
+    (min to max over label shuffles) and, if given, the same statistic for the untrained network.
+    Right: the share of gate values below 0.05 and above 0.95 per block. Both y axes start at 0.
+    """
+    x = np.arange(1, len(table) + 1)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.6), layout="constrained")
+    ax1.fill_between(x, table["null_lo"], table["null_hi"], color="grey", alpha=0.3,
+                     label="permutation null (labels shuffled)")
+    ax1.plot(x, table["eta2"], "o-", color="C0", label="trained network")
+    if untrained is not None:
+        ax1.plot(x, untrained["eta2"], "s--", color="C1", label="untrained network (same architecture)")
+    top = max(float(table["eta2"].max()), float(table["null_hi"].max()),
+              float(untrained["eta2"].max()) if untrained is not None else 0.0)
+    ax1.set(title="class-specificity η² (between-class share of gate variance)", xlabel="SE block (shallow → deep)",
+            ylabel="mean η² over channels", ylim=(0, min(1.0, 1.15 * top + 0.02)))
+    ax2.plot(x, 100 * table["share_low"], "v-", color="C3", label="gates < 0.05 (channel off)")
+    ax2.plot(x, 100 * table["share_high"], "^-", color="C2", label="gates > 0.95 (passed through)")
+    ax2.set(title="saturation of the gates", xlabel="SE block (shallow → deep)",
+            ylabel="% of gate values (images × channels)", ylim=(0, 100))
+    for ax in (ax1, ax2):
+        ax.set_xticks(x)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="upper left")
+    fig.suptitle(title)
     return fig
 
 
@@ -209,8 +262,8 @@ def bar_with_errors(df: pd.DataFrame, x: str, y: str = "mean", err: str = "std",
     else:
         fig = ax.figure
     ax.bar(df[x].astype(str), df[y], yerr=df[err], capsize=4, color="steelblue", alpha=0.85)
-    lo = float((df[y] - df[err].fillna(0)).min())
-    ax.set_ylim(max(0, lo - 5), min(100, float((df[y] + df[err].fillna(0)).max()) + 3))
+    # bars start at zero: a bar's length is its value, so a cut axis would exaggerate differences
+    ax.set_ylim(0, min(100, float((df[y] + df[err].fillna(0)).max()) * 1.08))
     ax.set(title=title, xlabel=xlabel or x, ylabel=ylabel)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
