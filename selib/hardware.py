@@ -207,10 +207,18 @@ def _fix_multi_worker_reduce(strategy: Any) -> Any:
     reduce = strategy.reduce
 
     def leaf(op: Any, value: Any, axis: int | None) -> Any:
-        if axis is not None and all(
-                t.shape.rank == 0 for t in strategy.experimental_local_results(value)):
+        local = strategy.experimental_local_results(value)
+        if axis is not None and all(t.shape.rank == 0 for t in local):
             axis = None
+        dtype = local[0].dtype if local else None
+        if dtype is not None and dtype not in _COLLECTIVE_DTYPES:
+            # the collective ops take float/int32/int64 only, and Keras reduces a first batch of
+            # selib's uint8 images only to read its shape and dtype (``_symbolic_build``): one
+            # replica's tensor has both
+            return local[0]
         return reduce(op, value, axis)
+
+    _COLLECTIVE_DTYPES = (tf.bfloat16, tf.float16, tf.float32, tf.float64, tf.int32, tf.int64)
 
     strategy.reduce = lambda op, value, axis=None: tf.nest.map_structure(
         lambda v: leaf(op, v, axis), value)

@@ -1,7 +1,8 @@
-"""Shared test set-up: quiet TensorFlow, tiny CPU threads, and the optional real photos."""
+"""Shared test set-up: quiet TensorFlow, the optional real photos, and one tiny trained run."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -19,3 +20,29 @@ def realdata() -> Path:
     if not REALDATA.is_dir():
         pytest.skip(f"real photos not available at {REALDATA}")
     return REALDATA
+
+
+@pytest.fixture(scope="session")
+def toy_data(tmp_path_factory) -> Path:
+    """4 classes × 10 shapes at 24² (read-only by convention: copy it before changing it)."""
+    from toyfolder import make_toy_folder
+
+    return make_toy_folder(tmp_path_factory.mktemp("toydata") / "seats", per_class=10, size=24)
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory, toy_data) -> Path:
+    """A finished run of :func:`toyfolder.tiny_config` on ``toy_data``, trained once per session
+    in-process (read-only by convention: use ``run_copy`` to change it)."""
+    from selib.training.trainer import train
+    from toyfolder import tiny_config
+
+    out = tmp_path_factory.mktemp("trained") / "run"
+    train(tiny_config(), toy_data, out, verbose=0)
+    return out
+
+
+@pytest.fixture
+def run_copy(trained_run, tmp_path) -> Path:
+    """A private copy of ``trained_run`` a test may damage."""
+    return Path(shutil.copytree(trained_run, tmp_path / "run"))

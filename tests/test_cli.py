@@ -1,83 +1,109 @@
-"""The `selib` command: clear one-line errors, evaluate on another folder, predict with a bad file."""
+"""The `selib` command end to end: train, inspect, evaluate on another folder, predict, settings.
+
+Every bad value and the error contract in detail: tests/test_run_folder.py (issue 15 #9, #10).
+"""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 
-from toyfolder import make_toy_folder
-
-ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
-
-
-def selib(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "selib", *args], capture_output=True, text=True, env=ENV,
-                          timeout=300)
+from toyfolder import CLASSES, TINY_SET, make_toy_folder, one_line_error, selib_cli
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cli")
-    data = make_toy_folder(root / "seats", per_class=16, size=40)
-    res = selib("train", "--data", str(data), "--profile", "ci", "--out", str(root / "run"), "--verbose", "0",
-                "--set", "max_per_class=null")
-    assert res.returncode == 0, res.stderr[-800:]
-    assert "test accuracy" in res.stdout and "worst confusions" in res.stdout
-    return root, data
+def cli_run(tmp_path_factory, toy_data):
+    """One real `selib train` subprocess (the console path, printing its summary)."""
+    out = tmp_path_factory.mktemp("cli") / "run"
+    res = selib_cli("train", "--data", toy_data, "--profile", "ci", "--out", out, "--verbose", "0", *TINY_SET)
+    assert res.returncode == 0, res.stderr[-2000:]
+    return out, res
 
 
-def test_missing_folder_is_one_line(tmp_path):
-    res = selib("inspect", str(tmp_path / "nope"))
-    assert res.returncode == 2
-    assert res.stderr.strip().startswith("selib: error:") and len(res.stderr.strip().splitlines()) == 1
-    assert "Traceback" not in res.stderr
+@pytest.mark.slow
+def test_train_prints_its_result_and_writes_the_run(cli_run, trained_run):
+    out, res = cli_run
+    assert f"run saved in {out}/" in res.stdout
+    m = json.loads((out / "metrics.json").read_text())
+    assert f"test accuracy {100 * m['test_accuracy']:.2f} %" in res.stdout
+    assert f"({m['epochs_run']} epochs" in res.stdout and m["epochs_run"] == 2
+    assert f"worst confusions: {m['worst_pairs']}" in res.stdout
+    # `--profile ci --set ...` is exactly the config the in-process fixture trained
+    assert json.loads((out / "config.json").read_text()) == json.loads((trained_run / "config.json").read_text())
+    # the same command again finds the finished run and trains nothing
+    before = (out / "model.keras").stat().st_mtime_ns
+    from selib.cli import main
+    assert main(["train", "--data", str(res.args[res.args.index("--data") + 1]), "--profile", "ci", "--out",
+                 str(out), "--verbose", "0", *TINY_SET]) == 0
+    assert (out / "model.keras").stat().st_mtime_ns == before
 
 
-def test_inspect_reports_counts(trained):
-    root, data = trained
-    res = selib("inspect", str(data), "--json")
-    assert res.returncode == 0, res.stderr
-    info = json.loads(res.stdout)
-    assert info["class_names"] == ["bench", "chair", "office_chair", "sofa"] and info["loaded"] == 64
+def test_missing_folder_is_one_line(tmp_path, capsys):
+    from selib.cli import main
+
+    assert main(["inspect", str(tmp_path / "nope")]) == 2
+    assert str(tmp_path / "nope") in one_line_error(capsys.readouterr().err)
 
 
-def test_evaluate_on_another_folder_and_mismatch(trained, tmp_path):
-    root, data = trained
-    # a different folder with the same class names (a subset is fine too)
-    other = make_toy_folder(tmp_path / "other", classes=("bench", "chair"), per_class=6, size=40, seed=3)
-    res = selib("evaluate", "--model", str(root / "run" / "model.keras"), "--data", str(other),
-                "--out", str(tmp_path / "ev"), "--no-figures")
-    assert res.returncode == 0, res.stderr[-800:]
+def test_inspect_reports_counts(toy_data, capsys):
+    from selib.cli import main
+
+    assert main(["inspect", str(toy_data), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["class_names"] == list(CLASSES) and info["loaded"] == 40 and info["seen"] == 40
+    assert info["skipped"] == []
+
+
+def test_evaluate_on_another_folder_and_mismatch(trained_run, tmp_path, capsys):
+    from selib.cli import main
+
+    # another folder with some of the trained class names
+    other = make_toy_folder(tmp_path / "other", classes=("bench", "chair"), per_class=6, size=24, seed=3)
+    assert main(["evaluate", "--model", str(trained_run / "model.keras"), "--data", str(other),
+                 "--out", str(tmp_path / "ev"), "--no-figures"]) == 0
+    assert "Test accuracy" in capsys.readouterr().out
     m = json.loads((tmp_path / "ev" / "metrics.json").read_text())
     assert m["n"] == 12 and 0 <= m["accuracy"] <= 1 and len(m["confusion"]) == 4
-    # different class names: a clear error, no traceback
-    wrong = make_toy_folder(tmp_path / "wrong", classes=("cat", "dog"), per_class=3, size=40)
-    res = selib("evaluate", "--model", str(root / "run" / "model.keras"), "--data", str(wrong))
-    assert res.returncode == 2 and "class names differ" in res.stderr and "Traceback" not in res.stderr
+    assert m["class_names"] == list(CLASSES) and sum(map(sum, m["confusion"])) == 12
+    assert (tmp_path / "ev" / "misclassified.csv").exists()
+    # other class names: one clear line, status 2
+    wrong = make_toy_folder(tmp_path / "wrong", classes=("cat", "dog"), per_class=3, size=24)
+    assert main(["evaluate", "--model", str(trained_run), "--data", str(wrong)]) == 2
+    assert "class names differ" in one_line_error(capsys.readouterr().err)
 
 
-def test_predict_keeps_going_past_a_bad_image(trained, tmp_path):
-    root, data = trained
-    good = sorted((data / "chair").iterdir())[0]
+def test_predict_keeps_going_past_a_bad_image(trained_run, toy_data, tmp_path, capsys):
+    from selib.cli import main
+
+    good = sorted((toy_data / "chair").iterdir())[0]
     bad = tmp_path / "broken.jpg"
     bad.write_bytes(b"this is not a jpeg")
-    res = selib("predict", "--model", str(root / "run" / "model.keras"), str(good), str(bad), "--json",
-                "--top-k", "2")
-    assert res.returncode == 0, res.stderr
-    out = json.loads(res.stdout)
-    assert len(out) == 2 and len(out[0]["top"]) == 2 and "error" in out[1]
+    capsys.readouterr()
+    assert main(["predict", "--model", str(trained_run / "model.keras"), str(good), str(bad), "--json",
+                 "--top-k", "2"]) == 1                       # some images failed: status 1
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    assert len(out) == 2 and len(out[0]["top"]) == 2 and out[1]["image"] == str(bad) and out[1]["error"]
     probs = [t["probability"] for t in out[0]["top"]]
     assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1.0001
-    assert {t["class"] for t in out[0]["top"]} <= {"bench", "chair", "office_chair", "sofa"}
+    assert {t["class"] for t in out[0]["top"]} <= set(CLASSES)
+    assert captured.err.startswith(f"selib: error: {bad}: ")
 
 
-def test_train_with_bad_setting_is_one_line(trained):
-    root, data = trained
-    res = selib("train", "--data", str(data), "--profile", "ci", "--set", "epochz=3", "--out", str(root / "x"))
-    assert res.returncode == 2 and "unknown TrainConfig field" in res.stderr
+def test_train_with_bad_setting_is_one_line(toy_data, tmp_path, capsys):
+    from selib.cli import main
+
+    assert main(["train", "--data", str(toy_data), "--profile", "ci", "--set", "epochz=3",
+                 "--out", str(tmp_path / "x")]) == 2
+    assert "unknown setting 'epochz'" in one_line_error(capsys.readouterr().err)
+    assert not (tmp_path / "x").exists()
+
+
+def test_settings_lists_every_field(capsys):
+    from selib.cli import main
+    from selib.training.config import TrainConfig
+
+    assert main(["settings"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(TrainConfig.fields())
+    assert any(line.split()[:2] == ["optim", "optimizer"] and "adam, adamw, sgd" in line for line in lines)

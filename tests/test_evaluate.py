@@ -5,9 +5,12 @@ import keras
 import numpy as np
 import pytest
 
-from selib import SqueezeExcite, se_resnet
-from selib.analysis.evaluation import (ClassMismatchError, Evaluation, check_class_names, class_specificity, evaluate,
-                            excitation_stats, grad_cam, predict_proba)
+from selib import SqueezeExcite
+from selib.analysis.evaluation import (ClassMismatchError, Evaluation, binomial_interval, check_class_names,
+                                       evaluate, predict_proba)
+from selib.analysis.excitation import excitation_stats
+from selib.analysis.gradcam import grad_cam
+from selib.errors import ModelFileError
 
 NAMES = ["bench", "chair", "office_chair", "sofa"]
 
@@ -50,8 +53,29 @@ def test_evaluate_accuracy_loss_and_tta():
     # test-time flip moves the bright column to the right: the average is less confident
     p_flip = predict_proba(model, imgs, tta=True)
     assert p_flip[0, 0] < ev.probs[0, 0]
-    with pytest.raises(ClassMismatchError):
+    with pytest.raises(ClassMismatchError, match="the model predicts 2 classes but 4 class names"):
         evaluate(model, imgs, y, NAMES)
+    # one-hot labels are the same labels
+    assert evaluate(model, imgs, np.eye(2)[y], ["a", "b"]).accuracy == 1.0
+
+
+def test_non_finite_model_is_an_error_never_a_nan_answer():
+    inp = keras.Input((4, 4, 1))
+    out = keras.layers.Dense(2, activation="softmax")(keras.layers.Flatten()(inp))
+    model = keras.Model(inp, out)
+    model.set_weights([np.full(w.shape, np.nan, "float32") for w in model.get_weights()])
+    with pytest.raises(ModelFileError, match="NaN or infinite probabilities"):
+        predict_proba(model, np.zeros((2, 4, 4, 1), np.uint8))
+    with pytest.raises(ModelFileError):
+        evaluate(model, np.zeros((2, 4, 4, 1), np.uint8), [0, 1], ["a", "b"])
+    assert predict_proba(model, np.zeros((0, 4, 4, 1), np.uint8)).shape == (0, 2)
+
+
+def test_binomial_interval():
+    lo, hi = binomial_interval(0.8, 100)
+    assert lo < 0.8 < hi and hi - lo == pytest.approx(0.16, abs=0.02)
+    assert binomial_interval(0.8, 400)[1] - binomial_interval(0.8, 400)[0] < hi - lo
+    assert all(np.isnan(binomial_interval(0.5, 0)))
 
 
 def test_check_class_names():
@@ -67,8 +91,12 @@ def test_check_class_names():
 
 @pytest.fixture(scope="module")
 def small_model():
+    """A model as selib trains it: uint8 input, Rescaling, two SE stages."""
+    from selib.training.trainer import build_model
+    from toyfolder import tiny_config
+
     keras.utils.set_random_seed(0)
-    return se_resnet((32, 32, 1), 4, depth=(1, 1), filters=(8, 16), initial_filters=8, ratio=4)
+    return build_model(tiny_config(image_size=32, depth=[1, 1], filters=[8, 16], ratio=4), 4)
 
 
 def test_excitation_stats_match_the_layer(small_model):
@@ -83,11 +111,11 @@ def test_excitation_stats_match_the_layer(small_model):
     # recompute one block's class-0 mean directly
     layer = layers_[-1]
     probe = keras.Model(small_model.input, layer.input)
-    s = np.asarray(layer.excite(probe(x[y == 0].astype("float32") / 255)))
+    s = np.asarray(layer.excite(probe(x[y == 0])))                 # the model rescales uint8 itself
     got = stats[(stats["block"] == layer.name) & (stats["class"] == "bench")]["mean"].to_numpy()
     np.testing.assert_allclose(got, s.mean(axis=0), atol=1e-5)
-    spec = class_specificity(stats)
-    assert list(spec["depth"]) == [0, 1] and (spec["spread"] >= 0).all()
+    assert sorted(stats["depth"].unique()) == [0, 1]
+    assert (stats["std"] >= 0).all() and stats["class"].nunique() == 4
 
 
 def test_grad_cam_shape_range_and_locality():

@@ -97,6 +97,17 @@ class RunRecorder(keras.callbacks.Callback):
         if self.save:
             save_model = (lambda p: self.model.save(p)) if improved else None
             self.run.commit_epoch(self.state, lambda p: self.model.save_weights(p), save_model)
+        else:
+            # another worker of a multi-worker run: saving runs collective ops that every worker
+            # must join (TensorFlow's MultiWorkerMirroredStrategy), so it saves the same files
+            # into a throw-away folder, never into the run folder
+            import tempfile
+            from pathlib import Path
+
+            with tempfile.TemporaryDirectory(prefix="selib-worker-") as tmp:
+                self.model.save_weights(Path(tmp) / "w.weights.h5")
+                if improved:
+                    self.model.save(Path(tmp) / "m.keras")
 
 
 class ProgressLine(keras.callbacks.Callback):

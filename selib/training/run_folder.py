@@ -241,6 +241,7 @@ class RunFolder:
         Refuses, in one line, a folder holding another run (other config or data) unless
         ``overwrite``; a run that was never started properly is started afresh.
         """
+        self._drop_stale_temporaries()
         manifest = None if overwrite else self.manifest()
         if manifest is None:
             foreign = [n for n in _RUN_FILES if self.file(n).exists()] + (["backup/"] if self.backup.exists() else [])
@@ -257,12 +258,17 @@ class RunFolder:
         if manifest.get("state") == "finished" and self.file("model.keras").exists():
             self._drop_backup()
             return "finished"
-        if self.load_state() is None:   # killed before its first epoch was committed
+        state = self.load_state()
+        if state is None:   # killed before its first epoch was committed
             return self._fresh(config, data, class_names, preprocessing)
+        self.publish(state)   # finish a publish that a crash after the commit interrupted
         return "resume"
 
     def _fresh(self, config, data: dict, class_names: list[str], preprocessing: dict) -> str:
-        # the new manifest first: from here on the folder says "this run, unfinished", so a crash
+        # an older run's backup goes before anything else: once the new manifest is written, a
+        # backup in the folder is taken as this run's own and would be resumed
+        self._drop_backup()
+        # then the new manifest: from here on the folder says "this run, unfinished", so a crash
         # below can never leave an older run's model looking like this run's result
         write_json(self.file("manifest.json"), {
             "format": FORMAT, "state": "training", "config": config.to_dict(),
@@ -274,6 +280,11 @@ class RunFolder:
         atomic_write(self.file("config.json"), config.to_json())
         write_json(self.file("preprocessing.json"), preprocessing)
         return "fresh"
+
+    def _drop_stale_temporaries(self) -> None:
+        """Half-written files a killed process left (only the lock holder writes here)."""
+        for tmp in self.path.glob(".tmp-*"):
+            tmp.unlink(missing_ok=True)
 
     def _drop_backup(self) -> None:
         if self.backup.exists():

@@ -31,11 +31,11 @@ import keras
 import numpy as np
 
 from selib import hardware
-from selib.data.feeding import batches
+from selib.data.feeding import SyncEpoch, batches
 from selib.data.loading import LoadedImages, load_images
 from selib.data.scanning import scan
 from selib.data.splits import Split, split
-from selib.errors import ModelFileError, RunFolderError, TrainingDiverged
+from selib.errors import ConfigError, ModelFileError, RunFolderError, TrainingDiverged
 from selib.training.callbacks import EpochStats, ProgressLine, RunRecorder
 from selib.training.config import DataConfig, RuntimeConfig, TrainConfig
 from selib.training.optimizers import compile_model
@@ -227,20 +227,30 @@ def fit(model: keras.Model, config: TrainConfig, prepared: Prepared, run: RunFol
     start = state.epoch if state else 0
     train_b = batches(sp.x_train, sp.y_train, o.batch_size, training=True, seed=config.runtime.seed,
                       num_classes=n, replicas=rt.replicas, epoch=start)
+    if rt.replicas > 1 and len(sp.x_train) < o.batch_size:
+        raise ConfigError(f"batch_size {o.batch_size} is larger than the {len(sp.x_train)} training images; "
+                          f"split over {rt.replicas} devices every step needs a full batch: lower it")
     has_val = sp.x_val is not None and len(sp.x_val) > 0
-    val_b = batches(sp.x_val, sp.y_val, o.batch_size, num_classes=n,
+    val_bs = o.batch_size
+    if has_val and rt.replicas > 1:
+        # every device must get as many images as the others (the remainder is dropped), so the
+        # batch is at most the validation set: one smaller than a batch would have no batch at all
+        val_bs = min(o.batch_size, len(sp.x_val) // rt.replicas * rt.replicas)
+        has_val = val_bs > 0
+    val_b = batches(sp.x_val, sp.y_val, val_bs, num_classes=n,
                     replicas=rt.replicas) if has_val else None
     if val_b is not None and rt.replicas > 1:
         val_b.drop_remainder = True
     recorder = RunRecorder(run, "val_accuracy" if has_val else "accuracy", state,
                            save=rt.distribution.is_chief)
     # the caller's callbacks run before the recorder, so what they log is what gets recorded
-    cbs = [EpochStats(config.runtime.max_train_seconds), *(callbacks or []), recorder]
+    # SyncEpoch: epoch e's order depends only on (seed, e), resumed or not (Keras' own shuffle off)
+    cbs = [SyncEpoch(train_b), EpochStats(config.runtime.max_train_seconds), *(callbacks or []), recorder]
     if os.environ.get(PROGRESS_ENV) == "stderr":
         cbs.append(ProgressLine(o.epochs, label=f"{config.name}: "))
     if start < o.epochs:
         model.fit(train_b, validation_data=val_b, epochs=o.epochs, initial_epoch=start, callbacks=cbs,
-                  verbose=_verbose(verbose))
+                  shuffle=False, verbose=_verbose(verbose))
     return recorder
 
 
@@ -273,21 +283,25 @@ def finalize(run: RunFolder, model: keras.Model, config: TrainConfig, prepared: 
     from selib.training.run_folder import atomic_save
 
     best_path = run.file("model.keras")
-    if not best_path.exists():   # e.g. the time budget ended before the first epoch did
+    chief = rt.distribution.is_chief
+    if chief and not best_path.exists():   # e.g. the time budget ended before the first epoch did
         atomic_save(best_path, model.save)
-    best = load_model(best_path)
+    # another worker of a multi-worker run writes nothing: it tests the model it trained
+    best = load_model(best_path) if chief else model
     history, sp = _history(run), prepared.split
     metrics = {
         "profile": config.name, "class_names": prepared.class_names, "data": prepared.info,
         "n_train": int(len(sp.x_train)), "n_val": int(len(sp.val_idx)), "n_test": int(len(sp.test_idx)),
-        "epochs_run": int(len(history)), "best_epoch": (recorder.state.best or {}).get("epoch"),
+        "epochs_run": int(len(history) or recorder.state.epoch), "best_epoch": (recorder.state.best or {}).get("epoch"),
         **{k: round(v, 2) for k, v in seconds.items()},
         "mean_epoch_seconds": round(float(history["epoch_seconds"].mean()), 2) if "epoch_seconds" in history else None,
         "params": int(best.count_params()), "precision": rt.precision, "xla": bool(getattr(model, "jit_compile", rt.jit_compile)),
         "distribution": rt.distribution.kind, "replicas": rt.replicas,
         "hardware": hardware.device_summary(),
     }
-    if evaluate_test and sp.x_test is not None and len(sp.x_test):
+    # the chief tests the saved model; another worker would run the distributed model's
+    # collective ops alone, so it does not test
+    if evaluate_test and chief and sp.x_test is not None and len(sp.x_test):
         ev = evaluate(best, sp.x_test, sp.y_test, prepared.class_names,
                       batch_size=config.optim.batch_size, tta=config.eval.tta)
         metrics.update(test_accuracy=ev.accuracy, test_loss=ev.loss, worst_pairs=ev.worst_pairs_text())
