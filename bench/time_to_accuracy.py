@@ -36,7 +36,11 @@ its accuracy is that of the kept checkpoint (best validation accuracy) that ``se
 reports — the number a user gets, not the luckiest epoch.
 
 **Load.** The load average is recorded before and after each run and at every epoch end, with
-the cores other processes kept busy during each run (:class:`_common.Contention`).
+the cores other processes kept busy during each run (:class:`_common.Contention`). Every curve
+row also has ``cpu_seconds`` (this process's CPU time, evaluations excluded), and the summary gives
+the ratios on that clock too (``cpu_clock``) and per steady epoch (epochs 2.., wall and CPU): on a
+machine where other jobs take a varying share of the cores the CPU clock is the steadier one.
+Seeds can run in separate processes at the same time and be combined with ``--merge A.json B.json``.
 """
 from __future__ import annotations
 
@@ -229,6 +233,13 @@ def run(data: Path, config, out_dir: Path, *, augment: str = "fused", prepared=N
                       "params": m.get("params")}}
 
 
+def steady_epoch(curve: list[dict], key: str = "seconds") -> float | None:
+    """Median time of epochs 2.. of a curve (cumulative ``key``); None without two epochs."""
+    if len(curve) < 2 or any(key not in r for r in curve):
+        return None
+    return C.median([b[key] - a[key] for a, b in zip(curve, curve[1:])])
+
+
 def _mean(xs):
     xs = [x for x in xs if x is not None]
     return float(statistics.fmean(xs)) if xs else None
@@ -305,13 +316,24 @@ def summarize(runs: list[dict]) -> dict:
                                         "all": acc},
                "saved_model_seconds": {"mean": _mean(saved), "sd": _sd(saved), "all": saved},
                "mean_epoch_seconds": _mean([r["final"]["mean_epoch_seconds"] for r in rs]),
+               # epochs 2.. (the first one also traces the step): wall and CPU seconds per epoch
+               "steady_epoch_seconds": _mean([steady_epoch(r["curve"], "seconds") for r in rs]),
+               "steady_epoch_cpu_seconds": _mean([steady_epoch(r["curve"], "cpu_seconds") for r in rs]),
                "load_avg_epoch_mean": _mean([r["load_avg"]["epoch_mean"] for r in rs]),
                "others_cores_mean": _mean([r["contention"].get("others_cores") for r in rs]),
                "first_reached": {}}
         for th in (f"{round(100 * t)}" for t in THRESHOLDS):
             s = [r["reached"][th]["seconds"] if r["reached"][th] else None for r in rs]
-            arm["first_reached"][th] = {"mean_seconds": _mean(s), "sd": _sd(s), "all": s,
+            e = [r["reached"][th]["epoch"] if r["reached"][th] else None for r in rs]
+            arm["first_reached"][th] = {"mean_seconds": _mean(s), "sd": _sd(s), "all": s, "epochs": e,
                                         "reached_in": sum(x is not None for x in s), "of": len(s)}
+        # the same on the CPU clock (this process's CPU-seconds), steadier under a varying load
+        if all("cpu_seconds" in row for r in rs for row in r["curve"]):
+            cpu = {"saved_model": [r["curve"][-1]["cpu_seconds"] if r["curve"] else None for r in rs]}
+            for th in ("95", "97"):
+                cpu[th] = [next((row["cpu_seconds"] for row in r["curve"] if row["test_accuracy"] >= int(th) / 100),
+                                None) for r in rs]
+            arm["cpu_clock"] = {k: {"mean_seconds": _mean(v), "all": v} for k, v in cpu.items()}
         out[label] = arm
     return out
 
@@ -360,7 +382,12 @@ def compare(runs: list[dict], summary: dict, baseline: str = "baseline") -> dict
                          "reached_in": f"{arm['first_reached']['95']['reached_in']}/{arm['first_reached']['95']['of']}"
                                        f" vs {b['first_reached']['95']['reached_in']}/{b['first_reached']['95']['of']}"},
             "epoch_time_ratio": ratio(arm["mean_epoch_seconds"], b["mean_epoch_seconds"]),
+            "steady_epoch_time_ratio": {"wall": ratio(arm["steady_epoch_seconds"], b["steady_epoch_seconds"]),
+                                        "cpu": ratio(arm["steady_epoch_cpu_seconds"], b["steady_epoch_cpu_seconds"])},
         }
+        if "cpu_clock" in arm and "cpu_clock" in b:   # the same ratios on the CPU-seconds clock
+            out[label]["cpu_clock"] = {k: ratio(arm["cpu_clock"][k]["mean_seconds"], b["cpu_clock"][k]["mean_seconds"])
+                                       for k in ("saved_model", "95", "97")}
         g97, g95 = out[label]["saved_model_97"], out[label]["first_95"]
         out[label]["goal"] = {
             "97_saved_model_le_0.55": bool(g97["valid"] and r97 is not None and r97 <= GOALS["97"]),
@@ -416,7 +443,8 @@ def markdown(res: dict) -> str:
                    f"{(a['mean_epoch_seconds'] or 0):.1f} | {a['load_avg_epoch_mean'] or 0:.2f} |")
     if res.get("ratios"):
         out += ["", "| arm / baseline | saved model (97 % goal ≤ 0.55) | paired per seed | first 97 % | "
-                "first 95 % (goal ≤ 0.50) | paired per seed | epoch time |", "|---|---|---|---|---|---|---|"]
+                "first 95 % (goal ≤ 0.50) | paired per seed | epoch time | CPU clock: saved / 95 % / 97 % |",
+                "|---|---|---|---|---|---|---|---|"]
         f = lambda x: "–" if x is None else f"{x:.3f}"
         for label, c in res["ratios"].items():
             r97 = c["saved_model_97"]
@@ -424,7 +452,9 @@ def markdown(res: dict) -> str:
                        f"{', '.join(f(x) for x in r97['paired']['all'])} | {f(c['first_97']['ratio_of_means'])} "
                        f"({c['first_97']['reached_in']}) | {f(c['first_95']['ratio_of_means'])} "
                        f"({c['first_95']['reached_in']}) | {', '.join(f(x) for x in c['first_95']['paired']['all'])} | "
-                       f"{f(c['epoch_time_ratio'])} |")
+                       f"{f(c['epoch_time_ratio'])} | "
+                       + (" / ".join(f(c["cpu_clock"][k]) for k in ("saved_model", "95", "97")) if "cpu_clock" in c else "–")
+                       + " |")
     out += ["", "Per run (curve: minutes → test accuracy at each epoch end):", ""]
     for r in res.get("runs", []):
         p, f_ = r["params"], r["final"]
@@ -453,8 +483,16 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--set", action="append", metavar="KEY=JSON", help="override a TrainConfig field in every arm")
     ap.add_argument("--markdown", type=Path, help="also write the Markdown summary here")
     ap.add_argument("--out", type=Path, help="run folders under here (default: a temporary folder, deleted)")
+    ap.add_argument("--merge", type=Path, nargs="+", metavar="JSON",
+                    help="combine the runs of earlier result files (e.g. seeds run in two processes at "
+                         "the same time) into one summary; trains nothing")
     C.add_common_args(ap, repeats=1)   # --repeats is accepted for symmetry; seeds are the repeats
     a = ap.parse_args(argv)
+    if a.merge:
+        res = merge_results([json.loads(p.read_text()) for p in a.merge], [str(p) for p in a.merge])
+        res = _finish(res, a)
+        print(report(res))
+        return res
     tmp = Path(tempfile.mkdtemp(prefix="selib-tta-"))
     command = "python bench/time_to_accuracy.py " + " ".join(sys.argv[1:] if argv is None else argv)
     try:
@@ -500,10 +538,31 @@ def main(argv: list[str] | None = None) -> dict:
     return res
 
 
+def merge_results(parts: list[dict], names: list[str]) -> dict:
+    """One result from several (same arms, other seeds): runs concatenated in seed order, the
+    machine/params of the first, each part's command and load kept."""
+    res = json.loads(json.dumps(parts[0]))
+    res["runs"] = sorted((r for p in parts for r in p["runs"]),
+                         key=lambda r: (r["params"]["seed"],
+                                        [x["label"] for x in res["params"]["arms"]].index(r["params"]["label"])
+                                        if r["params"]["label"] in [x["label"] for x in res["params"]["arms"]] else 99))
+    res["params"]["seeds"] = sorted({r["params"]["seed"] for r in res["runs"]})
+    res["parts"] = [{"file": n, "command": p["command"], "machine": p["machine"],
+                     "seeds": p["params"]["seeds"], "runs": len(p["runs"])} for n, p in zip(names, parts)]
+    res["command"] = " && ".join(p["command"] for p in parts)
+    res["machine"]["load_avg_at_start"] = [p["machine"]["load_avg_at_start"] for p in parts]
+    res["params"]["order"] = ("interleaved within each part (per seed, every arm in turn); the parts "
+                              "ran at the same time in separate processes")
+    return res
+
+
 def _finish(res: dict, a) -> dict:
     """Summary, ratios and the single-run view; (re)write the JSON/Markdown after every run."""
     runs = res["runs"]
-    res["machine"]["load_avg_at_end"] = C.load_avg()
+    if not a.merge:
+        res["machine"]["load_avg_at_end"] = C.load_avg()
+    else:
+        res["machine"]["load_avg_at_end"] = [p["machine"].get("load_avg_at_end") for p in res["parts"]]
     res["summary"] = summarize(runs)
     res["ratios"] = compare(runs, res["summary"])
     first = next((r for r in runs if r["params"]["label"] != "baseline"), runs[0])

@@ -82,12 +82,13 @@ def test_choice_lists_are_the_documented_ones():
 
 def test_frozen_and_replace_routes_plain_names():
     cfg = PROFILES["cpu"]
+    epochs = cfg.optim.epochs
     with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.optim.epochs = 3
     new = cfg.replace(epochs=3, ratio=4, image_size=96, seed=7, tta=False)
     assert (new.optim.epochs, new.model.ratio, new.data.image_size, new.runtime.seed, new.eval.tta) == \
         (3, 4, 96, 7, False)
-    assert cfg.optim.epochs == 40                      # the original is untouched
+    assert cfg.optim.epochs == epochs != 3             # the original is untouched
     assert new.get("ratio") == 4
     with pytest.raises(ConfigError, match="unknown setting"):
         cfg.replace(epoch=3)
@@ -106,7 +107,9 @@ def test_json_round_trip_and_differences(tmp_path):
     assert back == cfg
     assert set(json.loads((tmp_path / "c.json").read_text())) == {"name", "notes", "data", "model",
                                                                   "optim", "runtime", "eval"}
-    assert cfg.differences(cfg.replace(epochs=20)) == ["epochs 40 -> 20"]
+    assert cfg.differences(cfg.replace(epochs=20)) == [f"epochs {cfg.optim.epochs} -> 20"]
+    assert cfg.differences(cfg.replace(epochs=20, ratio=3)) == [f"ratio {cfg.model.ratio} -> 3",
+                                                                f"epochs {cfg.optim.epochs} -> 20"]
     with pytest.raises(ConfigError, match="unknown optim setting"):
         TrainConfig.from_dict({**cfg.to_dict(), "optim": {"epoch": 3}})
 

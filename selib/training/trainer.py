@@ -263,7 +263,7 @@ def _check_diverged(recorder: RunRecorder, run: RunFolder) -> None:
             if best and run.file("model.keras").exists() else
             "no epoch finished with finite values, so there is no checkpoint")
     raise TrainingDiverged(f"training diverged in epoch {recorder.diverged_at} "
-                           f"({', '.join(recorder.bad)} not finite); lower the learning rate. {kept}.")
+                           f"({', '.join(recorder.bad)} not finite): {kept}; lower the learning rate")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -355,6 +355,11 @@ def train(config: TrainConfig, data_dir: str | os.PathLike, out_dir: str | os.Pa
 
 
 def _is_chief() -> bool:
+    """Worker 0 of a TF_CONFIG cluster, or JAX process 0; a single process is always the chief."""
+    if hardware.backend_name() == "jax":
+        import jax
+
+        return jax.process_index() == 0
     return hardware.parse_tf_config(os.environ.get("TF_CONFIG"))[1]
 
 
