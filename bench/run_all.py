@@ -41,6 +41,8 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "time_to_accuracy": ([], ["--tiny"]),
     # tiny: the gpu profile's code path, shrunk, on a CPU too
     "gpu_profiles": ([], ["--tiny", "--allow-cpu", "--profiles", "gpu"]),
+    # SE vs no SE on photos (paired seeds): skips itself without ../shared/realdata or --data
+    "se_on_real": ([], ["--tiny"]),
 }
 
 
@@ -115,6 +117,13 @@ def headline(name: str, r: dict) -> tuple[str, str, str]:
     if name == "time_to_accuracy":
         parts = [f"{k} %: {v['seconds']:.0f} s" if v else f"{k} %: not reached" for k, v in r["reached"].items()]
         return (f"{r['params']['profile']} profile: " + ", ".join(parts), "—", "—")
+    if name == "se_on_real":
+        if r.get("skipped"):
+            return (f"skipped: {r['reason']}", "—", "—")
+        s = r["summary"]
+        lo, hi = s["paired_difference"]["ci95"]
+        return (f"SE − no SE over {s['pairs']} paired seeds: {s['paired_difference']['mean']:+.2f} points "
+                f"(95 % CI {lo:+.2f} to {hi:+.2f}); {s['verdict']}", "—", "—")
     if name == "gpu_profiles":
         if r.get("skipped"):
             return ("no GPU: skipped", "—", "—")
@@ -173,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         default, tiny = BENCHMARKS[name]
         args = list(tiny if a.tiny else default)
-        if name == "time_to_accuracy" and not a.tiny:
+        if name in ("time_to_accuracy", "se_on_real") and not a.tiny:
             if a.data is None:
                 print(f"\n=== {name}: skipped (no --data folder)", flush=True)
                 ran[name] = (True, 0.0, "skipped: no --data folder")

@@ -13,6 +13,7 @@ from selib.studies import (Study, cite, compare, paper_table, plot_accuracy, plo
                            prepare_seed, read_run, reference, resolution, run_dir, run_study, studies,
                            study_size, unique_runs, verdict_lines)
 from selib.studies import paper
+from selib.studies import catalog
 from selib.training import trainer
 from selib.training.profiles import PROFILES
 from toyfolder import make_toy_folder, tiny_config
@@ -302,3 +303,32 @@ def test_both_versions_of_the_paper_are_labelled():
         for ours, theirs in s.paper_labels.items():
             if s.paper != "ratio" or theirs in set(paper_table("ratio")["label"]):
                 reference(s.paper, theirs, "tpami")
+
+
+def test_stage_and_no_squeeze_studies(monkeypatch):
+    """The journal's Tables 13 and 16 as studies: each variant builds what its label says."""
+    from selib.layers.squeeze_excite import se_layers
+    from selib.studies.catalog import STUDIES_ENV
+
+    monkeypatch.setenv(STUDIES_ENV, "stage,no_squeeze")
+    byname = {s.name: s for s in studies("cpu")}
+    assert sorted(byname) == ["no_squeeze", "stage"]
+    stage, nosq = byname["stage"], byname["no_squeeze"]
+    assert stage.labels == ["all", "stage 2", "stage 3", "stage 4", "stage 5"]
+    assert nosq.labels == ["SE", "no squeeze", "no SE"]
+    small = dict(image_size=32, initial_filters=16)
+    for label, want in (("stage 3", ["conv3_block1_se"]), ("all", ["conv2_block1_se", "conv3_block1_se",
+                                                                    "conv4_block1_se", "conv5_block1_se"])):
+        model = trainer.build_model(stage.config(label, 0).replace(**small), 4)
+        assert [layer.name for layer in se_layers(model)] == want
+    model = trainer.build_model(nosq.config("no squeeze", 0).replace(**small), 4)
+    assert {layer.squeeze for layer in se_layers(model)} == {"none"}
+    # the references are the shared configs: SE (every study's) and no SE (the SE study's)
+    monkeypatch.setenv(STUDIES_ENV, "all")
+    every = {s.name: s for s in studies("cpu")}
+    assert set(every) == set(catalog.ALL_STUDIES)
+    assert every["no_squeeze"].config("no SE", 3) == every["se"].config("no SE", 3)
+    assert every["no_squeeze"].config("SE", 3) == every["gate"].config("sigmoid", 3)
+    monkeypatch.setenv(STUDIES_ENV, "se,typo")
+    with pytest.raises(ValueError, match="unknown studies"):
+        studies("cpu")

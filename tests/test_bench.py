@@ -31,6 +31,7 @@ EXPECTED = {
     "bench_loader": {"machine", "params", "images", "results"},
     "time_to_accuracy": {"machine", "params", "load_seconds", "curve", "reached", "final"},
     "gpu_profiles": {"machine", "device", "skipped"},
+    "se_on_real": {"machine", "skipped", "params", "results", "summary"},
 }
 
 
@@ -193,3 +194,22 @@ def test_gpu_profiles_skips_cleanly_without_gpu(tmp_path, capsys):
     res = _load("gpu_profiles").main(["--json", str(tmp_path / "g.json")])
     assert res["skipped"] is True and json.loads((tmp_path / "g.json").read_text())["skipped"] is True
     assert "no GPU: skipped" in capsys.readouterr().out
+
+
+def test_se_on_real_pairs_the_seeds_and_reads_the_verdict_off_the_interval(tiny):
+    r = _json(tiny[0], "se_on_real")
+    assert r["skipped"] is False
+    assert sorted((x["label"], x["seed"]) for x in r["results"]) == [("SE", 0), ("SE", 1), ("no SE", 0), ("no SE", 1)]
+    s = r["summary"]
+    acc = {(x["label"], x["seed"]): x["accuracy"] for x in r["results"]}
+    diffs = [acc[("SE", k)] - acc[("no SE", k)] for k in (0, 1)]
+    assert s["pairs"] == 2 and s["paired_difference"]["mean"] == pytest.approx(sum(diffs) / 2)
+    lo, hi = s["paired_difference"]["ci95"]
+    assert lo <= s["paired_difference"]["mean"] <= hi
+    assert s["params"]["SE"] > s["params"]["no SE"] and "SE" in s["verdict"]
+
+
+def test_se_on_real_skips_cleanly_without_photos(tmp_path, capsys):
+    res = _load("se_on_real").main(["--data", str(tmp_path / "absent"), "--json", str(tmp_path / "s.json")])
+    assert res["skipped"] is True and "absent" in res["reason"]
+    assert "skipped" in capsys.readouterr().out

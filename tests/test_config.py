@@ -133,3 +133,19 @@ def test_seed_profile_honours_model_overrides():
     assert build_model(seed, 4).count_params() == seed_model().count_params() == 9_777_472
     assert build_model(seed.replace(ratio=8), 4).count_params() > 9_777_472   # r applies now
     assert build_model(seed.replace(attention=None), 4).count_params() < 9_777_472
+
+
+def test_se_stages_and_no_squeeze_are_settings():
+    cfg = PROFILES["ci"].replace(se_stages=[3], se_squeeze="none")
+    assert cfg.get("se_stages") == (3,) and TrainConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ConfigError, match=r"se_stages \[4\] must name stages of this network: \[2, 3\]"):
+        PROFILES["ci"].replace(se_stages=[4])
+    with pytest.raises(ConfigError, match="se_stages must be a list of integers ≥ 2 or null"):
+        PROFILES["ci"].replace(se_stages="all")
+    with pytest.raises(ConfigError, match="se_resnet only"):
+        PROFILES["ci"].replace(architecture="se_inception", se_stages=[2])
+    from selib.layers.squeeze_excite import se_layers
+    from selib.training.trainer import build_model
+
+    model = build_model(cfg, 4)
+    assert [(layer.name, layer.squeeze) for layer in se_layers(model)] == [("conv3_block1_se", "none")]

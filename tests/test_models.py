@@ -329,3 +329,16 @@ def test_model_roundtrip_safe_mode(tmp_path, attn, style):
     assert [type(l) for l in attention_layers(loaded)] == [type(l) for l in attention_layers(m)]
     if attn == "se":
         assert [l.units for l in se_layers(loaded)] == [3, 4]
+
+
+def test_se_stages_puts_se_in_the_named_stages_only():
+    """The journal's "SE in one stage only" (Table 13): stage numbers as in the layer names."""
+    kw = dict(depth=(1, 2, 1), filters=(16, 32, 64), ratio=4, initial_filters=16)
+    every = {layer.name for layer in se_layers(se_resnet((32, 32, 3), 4, **kw))}
+    assert every == {"conv2_block1_se", "conv3_block1_se", "conv3_block2_se", "conv4_block1_se"}
+    only3 = se_resnet((32, 32, 3), 4, se_stages=[3], **kw)
+    assert {layer.name for layer in se_layers(only3)} == {"conv3_block1_se", "conv3_block2_se"}
+    plain = se_resnet((32, 32, 3), 4, **dict(kw, ratio=None))
+    assert only3.count_params() - plain.count_params() == 2 * (2 * 32 * 8)
+    with pytest.raises(ValueError, match=r"se_stages \(5,\) must name stages of this network: \[2, 3, 4\]"):
+        se_resnet((32, 32, 3), 4, se_stages=(5,), **kw)

@@ -191,3 +191,49 @@ def test_register_attn_adds_a_kind_in_one_place():
         assert [l.name for l in se_layers(model)] == ["se"]                # only SqueezeExcite
     finally:
         _REGISTRY.pop("test_gate", None)
+
+
+@pytest.mark.parametrize("use_bias", [False, True])
+def test_no_squeeze_gates_every_position_with_the_same_weights(use_bias):
+    """The journal's NoSqueeze (Table 16): no pooling, the FC layers applied at each position
+    (a 1×1 conv). A layer that still pooled, or gated per channel only, fails this."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(2, 4, 5, 16)).astype("float32")
+    layer = SqueezeExcite(ratio=4, squeeze="none", use_bias=use_bias)
+    layer.build(x.shape)
+    for v in layer.weights:               # fixed, non-zero weights: no draw can make it pass by luck
+        v.assign(rng.normal(size=v.shape).astype("float32"))
+    w = _weights(layer)
+    a = np.maximum(x @ w["w1"] + (w["b1"] if use_bias else 0), 0) @ w["w2"] + (w["b2"] if use_bias else 0)
+    want = x / (1 + np.exp(-a))
+    np.testing.assert_allclose(np.asarray(layer(x)), want, atol=1e-5, rtol=1e-5)
+    gates = np.asarray(layer.excite(x))
+    assert gates.shape == x.shape and gates[:, 0, 0].std() > 0 and np.abs(gates[:, 0, 0] - gates[:, 1, 1]).max() > 1e-3
+    # the teaching functions, unsqueezed
+    s = excitation(squeeze(x, "none"), w["w1"], w["w2"], w.get("b1"), w.get("b2"))
+    np.testing.assert_allclose(scale(x, s), want, atol=1e-5, rtol=1e-5)
+    # same parameters as SE; the FC cost is paid at every position and there is no pooling
+    se = SqueezeExcite(ratio=4, use_bias=use_bias)
+    se.build(x.shape)
+    assert layer.count_params() == se.count_params()
+    assert layer.multiply_adds(x.shape) == 4 * 5 * (2 * 16 * 4 + 16)
+    assert se.multiply_adds(x.shape) == 2 * 16 * 4 + 2 * 4 * 5 * 16
+
+
+def test_no_squeeze_saves_and_its_gates_reduce_per_channel(tmp_path):
+    from selib.analysis.excitation import block_io, collect_gates
+
+    inp = keras.Input((6, 6, 8))
+    conv = keras.layers.Conv2D(16, 3, padding="same", name="conv")
+    model = keras.Model(inp, SqueezeExcite(ratio=2, squeeze="none", name="se")(conv(inp)))
+    path = tmp_path / "m.keras"
+    model.save(path)
+    back = keras.saving.load_model(path, safe_mode=True)
+    x = np.random.default_rng(0).normal(size=(3, 6, 6, 8)).astype("float32")
+    np.testing.assert_allclose(np.asarray(back(x)), np.asarray(model(x)), atol=1e-6)
+    assert back.get_layer("se").squeeze == "none"
+    names, gates = collect_gates(model, x)
+    full = np.asarray(model.get_layer("se").excite(conv(x)))
+    assert names == ["se"] and gates[0].shape == (3, 16)
+    np.testing.assert_allclose(gates[0], full.mean(axis=(1, 2)), atol=1e-6)
+    assert block_io(model, x)[2].shape == (3, 16)

@@ -25,6 +25,13 @@ def _labels(y) -> np.ndarray:
     return y.argmax(axis=1) if y.ndim == 2 else y.astype(int)
 
 
+def channel_gates(layer, feats) -> np.ndarray:
+    """One SE layer's gates on ``feats`` as float64 (N, C). An unsqueezed block
+    (``squeeze="none"``) gates every position; its per-channel gate is the mean over positions."""
+    g = np.asarray(keras.ops.convert_to_numpy(keras.ops.cast(layer.excite(feats), "float32")), np.float64)
+    return g.mean(axis=(1, 2)) if g.ndim == 4 else g
+
+
 def collect_gates(model: keras.Model, x: np.ndarray, batch_size: int = 64) -> tuple[list[str], list[np.ndarray]]:
     """Every SE block's gates for every image: (block names, list of (N, C) float arrays)."""
     layers_ = se_layers(model)
@@ -36,8 +43,7 @@ def collect_gates(model: keras.Model, x: np.ndarray, batch_size: int = 64) -> tu
         feats = probe(np.asarray(x[i:i + batch_size]), training=False)
         feats = feats if isinstance(feats, (list, tuple)) else [feats]
         for k, (layer, f) in enumerate(zip(layers_, feats)):
-            g = keras.ops.convert_to_numpy(keras.ops.cast(layer.excite(f), "float32"))
-            gates[k].append(np.asarray(g, dtype=np.float64))
+            gates[k].append(channel_gates(layer, f))
     return [l.name for l in layers_], [np.concatenate(g) for g in gates]
 
 
@@ -81,6 +87,5 @@ def block_io(model: keras.Model, x: np.ndarray, block: str | int = -1) -> tuple[
     layers_ = se_layers(model)
     layer = layers_[block] if isinstance(block, int) else model.get_layer(block)
     feats = keras.Model(model.input, layer.input)(np.asarray(x), training=False)
-    gates = keras.ops.cast(layer.excite(feats), "float32")
     as_np = lambda t: np.asarray(keras.ops.convert_to_numpy(keras.ops.cast(t, "float32")))  # noqa: E731
-    return layer.name, as_np(feats), as_np(gates)
+    return layer.name, as_np(feats), channel_gates(layer, feats).astype(np.float32)

@@ -20,7 +20,7 @@ import numpy as np
 from keras import ops
 
 _GATES = ("sigmoid", "relu", "tanh")
-_SQUEEZES = ("avg", "max")
+_SQUEEZES = ("avg", "max", "none")
 
 
 # --------------------------------------------------------------------------------------------
@@ -29,12 +29,16 @@ _SQUEEZES = ("avg", "max")
 def squeeze(u: np.ndarray, mode: str = "avg") -> np.ndarray:
     """Global pooling over H×W: (N, H, W, C) -> (N, C).
 
-    ``avg`` is the paper's choice; ``max`` is its ablation (Table 11)."""
+    ``avg`` is the paper's choice; ``max`` is its ablation (Table 11). ``none`` (the journal's
+    *NoSqueeze*, Table 16) keeps every position: (N, H, W, C) -> (N, H, W, C), and the
+    excitation then runs on each position separately (a 1×1 convolution)."""
     u = np.asarray(u, dtype=np.float64)
     if mode == "avg":
         return u.mean(axis=(1, 2))
     if mode == "max":
         return u.max(axis=(1, 2))
+    if mode == "none":
+        return u
     raise ValueError(f"squeeze mode must be one of {_SQUEEZES}, got {mode!r}")
 
 
@@ -56,7 +60,8 @@ def excitation(
     b2: np.ndarray | None = None,
     gate: str = "sigmoid",
 ) -> np.ndarray:
-    """``s = gate(W2 · ReLU(W1 · z))`` with weights stored Keras-style (in, out): (N, C) -> (N, C)."""
+    """``s = gate(W2 · ReLU(W1 · z))`` with weights stored Keras-style (in, out): (N, C) -> (N, C)
+    (or (N, H, W, C) -> (N, H, W, C) for an unsqueezed ``z``: the same weights at every position)."""
     h = np.asarray(z, dtype=np.float64) @ w1
     if b1 is not None:
         h = h + b1
@@ -68,8 +73,10 @@ def excitation(
 
 
 def scale(u: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """Channel-wise rescaling ``x̃_c = s_c · u_c``: (N, H, W, C) × (N, C) -> (N, H, W, C)."""
-    return np.asarray(u) * np.asarray(s)[:, None, None, :]
+    """Channel-wise rescaling ``x̃_c = s_c · u_c``: (N, H, W, C) × (N, C) -> (N, H, W, C)
+    (gates of shape (N, H, W, C), from an unsqueezed excitation, multiply element-wise)."""
+    s = np.asarray(s)
+    return np.asarray(u) * (s if s.ndim == 4 else s[:, None, None, :])
 
 
 # --------------------------------------------------------------------------------------------
@@ -88,7 +95,10 @@ class SqueezeExcite(keras.layers.Layer):
         use_bias: the seed code and the paper's parameter formula ``(2/r)·Σ N_s·C_s²`` have no
             biases in the two fully connected layers, hence ``False`` by default.
         gate: excitation non-linearity — ``sigmoid`` (paper), or ``relu``/``tanh`` (Table 12).
-        squeeze: ``avg`` (paper) or ``max`` global pooling (Table 11).
+        squeeze: ``avg`` (paper) or ``max`` global pooling (Table 11), or ``none`` — the
+            journal's *NoSqueeze* (Table 16): no pooling, the two fully connected layers become
+            1×1 convolutions with the same weights, so every position gets its own gates from
+            its own C values and no global context at all. It isolates what the squeeze buys.
 
     The number of channels ``C`` is read from ``input_shape[-1]`` in :meth:`build`. The seed
     report's code read it from ``init._keras_shape``, a private Keras 2 attribute that no longer
@@ -141,11 +151,14 @@ class SqueezeExcite(keras.layers.Layer):
             self.b1 = self.b2 = None
 
     def excite(self, inputs):
-        """The channel gates ``s`` (N, C) — what the paper's Fig. 6 plots per class."""
+        """The channel gates ``s`` (N, C) — what the paper's Fig. 6 plots per class. With
+        ``squeeze="none"`` they are per position, (N, H, W, C)."""
         if self.squeeze == "avg":
             z = ops.mean(inputs, axis=(1, 2))
-        else:
+        elif self.squeeze == "max":
             z = ops.max(inputs, axis=(1, 2))
+        else:
+            z = inputs                      # matmul on the last axis = a 1×1 convolution
         h = ops.matmul(z, self.w1)
         if self.b1 is not None:
             h = h + self.b1
@@ -161,7 +174,7 @@ class SqueezeExcite(keras.layers.Layer):
 
     def call(self, inputs):
         s = self.excite(inputs)
-        return inputs * s[:, None, None, :]
+        return inputs * (s if self.squeeze == "none" else s[:, None, None, :])
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -170,7 +183,7 @@ class SqueezeExcite(keras.layers.Layer):
         """Multiply-adds per image for an input of ``input_shape`` (what ``count_flops`` adds)."""
         h, w, c = (int(d) if d is not None else 1 for d in tuple(input_shape)[-3:])
         return se_cost(c, self.ratio, min_units=self.min_units, use_bias=self.use_bias,
-                       height=h, width=w).macs
+                       height=h, width=w, squeeze=self.squeeze).macs
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -205,18 +218,20 @@ class SECost(NamedTuple):
 
 
 def se_cost(channels: int, ratio: int, *, min_units: int = 1, use_bias: bool = False,
-            height: int = 1, width: int = 1) -> SECost:
+            height: int = 1, width: int = 1, squeeze: str = "avg") -> SECost:
     """Parameters and multiply-adds of one SE block on an ``height × width × channels`` map.
 
     Parameters: the two fully connected layers, ``2 · C · C/r`` (plus ``C/r + C`` biases with
     ``use_bias``). Multiply-adds: the same two layers, plus ``H·W·C`` adds for the pooling and
     ``H·W·C`` multiplies for the scaling — the paper's +0.26 % for SE-ResNet-50 includes them all.
+    Without a squeeze (``squeeze="none"``) the same parameters run at all ``H·W`` positions and
+    there is no pooling: ``H·W·(2·C·C/r + C)``, which is why the paper calls the squeeze cheap.
     """
-    c = int(channels)
+    c, hw = int(channels), int(height) * int(width)
     units = se_units(c, ratio, min_units)
     fc = 2 * c * units
-    return SECost(params=fc + ((units + c) if use_bias else 0),
-                  macs=fc + 2 * int(height) * int(width) * c)
+    macs = hw * (fc + c) if squeeze == "none" else fc + 2 * hw * c
+    return SECost(params=fc + ((units + c) if use_bias else 0), macs=macs)
 
 
 def se_param_count(stages: Iterable[tuple[int, int]], ratio: int = 16, use_bias: bool = False,

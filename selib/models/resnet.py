@@ -294,7 +294,10 @@ def finish_model(image, outputs, *, input_tensor, weights: str | None, name: str
 # --------------------------------------------------------------------------------------------
 # The builder.
 # --------------------------------------------------------------------------------------------
-def _check(depth, filters, block: str, style: str, placement: str) -> None:
+def _check(depth, filters, block: str, style: str, placement: str, se_stages=None) -> None:
+    if se_stages is not None and not set(int(v) for v in se_stages) <= set(range(2, len(depth) + 2)):
+        raise ValueError(f"se_stages {tuple(se_stages)} must name stages of this network: "
+                         f"{list(range(2, len(depth) + 2))} (keras numbering, conv2 first)")
     if len(depth) != len(filters):
         raise ValueError(f"depth {tuple(depth)} and filters {tuple(filters)} must have equal length")
     if not depth or min(int(d) for d in depth) < 1:
@@ -323,6 +326,7 @@ def se_resnet(
     se_squeeze: str = "avg",
     se_use_bias: bool = False,
     se_min_units: int = 1,
+    se_stages: Sequence[int] | None = None,
     width: float = 1,
     initial_filters: int = 64,
     weight_decay: float = 1e-4,
@@ -352,6 +356,9 @@ def se_resnet(
             It places any attention, not only SE.
         se_gate, se_squeeze, se_use_bias, se_min_units: the :class:`SqueezeExcite` options
             (used when the attention is SE).
+        se_stages: the stages whose blocks get the attention, numbered as the layer names
+            (``2`` = ``conv2``, the first); ``None`` (default) = every stage. ``(4,)`` is the
+            journal's "SE in one stage only" ablation (TPAMI Table 13).
         width: multiplies every stage's filters (wide or slim variants).
         initial_filters: filters of the stem conv.
         weight_decay: L2 on the stem conv and the classifier, as in the seed code.
@@ -367,7 +374,7 @@ def se_resnet(
     Returns:
         A ``keras.Model``.
     """
-    _check(depth, filters, block, style, se_placement)
+    _check(depth, filters, block, style, se_placement, se_stages)
     weights = check_weights(weights)
     factory, kwargs = attn_options(attn, attn_kwargs, ratio=ratio, gate=se_gate, squeeze=se_squeeze,
                                    use_bias=se_use_bias, min_units=se_min_units)
@@ -375,10 +382,11 @@ def se_resnet(
     image = model_inputs(input_shape, input_tensor)
     x = _stem(image, style, int(initial_filters), stem_stride, stem_pool, reg)
     for s, (n_blocks, f) in enumerate(zip(depth, filters), start=2):
+        here = se_stages is None or s in {int(v) for v in se_stages}
         x = stack_residual_blocks(x, max(1, int(round(f * width))), int(n_blocks),
                                   stride1=1 if s == 2 else 2, style=style,
-                                  bottleneck=block == "bottleneck", attn=factory, attn_kwargs=kwargs,
-                                  placement=se_placement, name=f"conv{s}")
+                                  bottleneck=block == "bottleneck", attn=factory if here else None,
+                                  attn_kwargs=kwargs, placement=se_placement, name=f"conv{s}")
     if style == "preact":
         x = layers.BatchNormalization(name="post_bn")(x)
         x = layers.Activation("relu", name="post_relu")(x)

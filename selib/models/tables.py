@@ -113,7 +113,7 @@ def se_table(model: keras.Model) -> pd.DataFrame:
         shape = tuple(layer.input.shape)
         h, w = (int(d) if d is not None else 1 for d in shape[1:3])
         cost = se_cost(layer.channels, layer.ratio, min_units=layer.min_units,
-                       use_bias=layer.use_bias, height=h, width=w)
+                       use_bias=layer.use_bias, height=h, width=w, squeeze=layer.squeeze)
         rows.append({
             "layer": layer.name,
             "feature_map": _shape_str(shape),

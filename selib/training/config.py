@@ -38,7 +38,7 @@ CHOICES: dict[str, tuple] = {
     "attention": ("se", "eca", None),
     "se_placement": ("standard", "pre", "post", "identity"),
     "se_gate": ("sigmoid", "relu", "tanh"),
-    "se_squeeze": ("avg", "max"),
+    "se_squeeze": ("avg", "max", "none"),
     "augment": (None, "light", "medium", "strong"),
     "optimizer": ("adam", "adamw", "sgd"),
     "schedule": ("constant", "cosine", "onecycle"),
@@ -180,6 +180,7 @@ class ModelConfig(_Group):
     se_gate: str = _choice("sigmoid")
     se_squeeze: str = _choice("avg")
     se_use_bias: bool = _spec(False, bool)
+    se_stages: tuple[int, ...] | None = _spec(None, "ints", lo=2, none=True)   # null: every stage
     stem_stride: int = _spec(2, int, lo=1, hi=4)
     stem_pool: bool = _spec(True, bool)
     model_weight_decay: float = _spec(1e-4, float, lo=0)   # L2 on stem and classifier (seed code)
@@ -189,6 +190,12 @@ class ModelConfig(_Group):
         if len(self.depth) != len(self.filters):
             raise ConfigError(f"depth {list(self.depth)} and filters {list(self.filters)} must have "
                               "the same length (one entry per stage)")
+        stages = list(range(2, len(self.depth) + 2))
+        if self.se_stages is not None and not set(self.se_stages) <= set(stages):
+            raise ConfigError(f"se_stages {list(self.se_stages)} must name stages of this network: "
+                              f"{stages} (2 is the first stage, as in the layer names)")
+        if self.se_stages is not None and self.architecture != "se_resnet":
+            raise ConfigError("se_stages applies to architecture se_resnet only")
 
     @property
     def has_attention(self) -> bool:

@@ -119,7 +119,7 @@ STUDY_SIZES: dict[str, StudySize] = {
                "the notebook runs, not what the variants do"),
     "cpu": StudySize(
         base=_CPU_BASE, seeds=tuple(range(8)), test_images=2000,
-        only=("se", "gate", "squeeze", "placement"),
+        only=("se", "gate", "squeeze", "placement", "no_squeeze"),
         budget="8 distinct configs × 8 paired seeds = 64 trainings of 8 epochs. Measured on this "
                "2-core machine while it ran 10 other jobs: 35-37 CPU-seconds per training (one "
                "variant × seed; 107-171 s wall at load 10). Estimated for 2 idle cores at a 1.6× "
@@ -137,6 +137,6 @@ STUDY_SIZES["gpu"] = StudySize(
     base=_CPU_BASE.replace(image_size=112, depth=(2, 2, 2, 2), filters=(32, 64, 128, 256),
                            initial_filters=32, stem_stride=2, epochs=20),
     seeds=tuple(range(8)), test_images=2000, ratios=(2, 4, 8, 32),
-    budget="all five studies (12 distinct configs × 8 seeds = 96 trainings) on a half-width "
+    budget="all seven studies (17 distinct configs × 8 seeds = 136 trainings) on a half-width "
            "SE-ResNet-18 at 112², 20 epochs: not measured")
 STUDY_SIZES["seed"] = STUDY_SIZES["gpu"]

@@ -176,7 +176,8 @@ def network_kwargs(config: TrainConfig) -> dict:
         return dict(filters=m.filters, **common)
     return dict(depth=m.depth, filters=m.filters, block=m.block, style=m.style, width=m.width,
                 initial_filters=m.initial_filters, weight_decay=m.model_weight_decay,
-                se_placement=m.se_placement, stem_stride=m.stem_stride, stem_pool=m.stem_pool, **common)
+                se_placement=m.se_placement, se_stages=m.se_stages, stem_stride=m.stem_stride,
+                stem_pool=m.stem_pool, **common)
 
 
 def build_model(config: TrainConfig, num_classes: int) -> keras.Model:

@@ -6,18 +6,24 @@ plain network; every other study's reference is the paper's default SE block (r 
 squeeze, sigmoid gate, standard placement), so those runs are one config, trained once and
 shared by all studies (the run folders are named by config).
 
-Not here, because the network builder has no switch for them yet: the journal version's "SE in
-one stage only" (its Table 13) and "no squeeze" (Table 16) ablations.
+The journal version's "SE in one stage only" (its Table 13, :func:`_stage`) and "no squeeze"
+(Table 16, :func:`_no_squeeze`) are here too; a profile's size says which studies it runs, and
+``SELIB_STUDIES`` (``all`` or a comma-separated list) overrides that, e.g.
+``SELIB_STUDIES=all SELIB_PROFILE=cpu make ablations``.
 """
 from __future__ import annotations
+
+import dataclasses
+import os
 
 from selib.studies.study import Study, unique_runs
 from selib.training.config import TrainConfig
 from selib.training.profiles import STUDY_SIZES, StudySize, profile_name
 
-__all__ = ["ALL_STUDIES", "studies", "study_size", "suite"]
+__all__ = ["ALL_STUDIES", "STUDIES_ENV", "studies", "study_size", "suite"]
 
-ALL_STUDIES = ("se", "ratio", "squeeze", "gate", "placement")
+ALL_STUDIES = ("se", "ratio", "squeeze", "gate", "placement", "stage", "no_squeeze")
+STUDIES_ENV = "SELIB_STUDIES"
 
 
 def _se(base: TrainConfig, seeds: tuple[int, ...]) -> Study:
@@ -62,12 +68,32 @@ def _placement(base: TrainConfig, seeds: tuple[int, ...]) -> Study:
         paper="placement", paper_labels={v: v for v in variants})
 
 
+def _stage(base: TrainConfig, seeds: tuple[int, ...]) -> Study:
+    stages = range(2, len(base.model.depth) + 2)
+    variants = {"all": {}, **{f"stage {s}": {"se_stages": [s]} for s in stages}}
+    return Study(
+        "stage", base, variants, seeds, reference="all",
+        title="SE in one stage only (cf. TPAMI Table 13)", xlabel="stages with SE",
+        question="Does SE in a single stage recover the effect of SE in every stage, and which stage?",
+        paper="stage", paper_labels={v: v for v in variants if v in ("all", "stage 2", "stage 3", "stage 4")})
+
+
+def _no_squeeze(base: TrainConfig, seeds: tuple[int, ...]) -> Study:
+    return Study(
+        "no_squeeze", base, {"SE": {}, "no squeeze": {"se_squeeze": "none"}, "no SE": {"ratio": None}},
+        seeds, reference="SE", title="The role of the squeeze (cf. TPAMI Table 16)", xlabel="network",
+        question="Without global pooling (the excitation as 1×1 convolutions, per position), "
+                 "how much of SE's effect is left?",
+        paper="squeeze_role", paper_labels={"SE": "SE", "no squeeze": "no squeeze", "no SE": "no SE"})
+
+
 def suite(size: StudySize) -> list[Study]:
     """Every study of one size, in notebook order, limited to ``size.only`` when set."""
     base, seeds = size.base, tuple(size.seeds)
     made = {"se": _se(base, seeds), "ratio": _ratio(base, seeds, tuple(size.ratios)),
             "squeeze": _squeeze(base, seeds), "gate": _gate(base, seeds),
-            "placement": _placement(base, seeds)}
+            "placement": _placement(base, seeds), "stage": _stage(base, seeds),
+            "no_squeeze": _no_squeeze(base, seeds)}
     wanted = ALL_STUDIES if size.only is None else tuple(size.only)
     unknown = sorted(set(wanted) - set(made))
     if unknown:
@@ -76,8 +102,17 @@ def suite(size: StudySize) -> list[Study]:
 
 
 def study_size(profile: str | None = None) -> StudySize:
-    """The size of notebook 06 under a profile (``None``: ``SELIB_PROFILE``, else auto)."""
-    return STUDY_SIZES[profile_name(profile)]
+    """The size of notebook 06 under a profile (``None``: ``SELIB_PROFILE``, else auto), with
+    the studies ``SELIB_STUDIES`` names (``all``, or e.g. ``se,stage``) instead of the profile's."""
+    size = STUDY_SIZES[profile_name(profile)]
+    wanted = os.environ.get(STUDIES_ENV, "").strip().lower()
+    if not wanted:
+        return size
+    only = None if wanted == "all" else tuple(w.strip() for w in wanted.split(",") if w.strip())
+    unknown = sorted(set(only or ()) - set(ALL_STUDIES))
+    if unknown:
+        raise ValueError(f"{STUDIES_ENV} names unknown studies {unknown}; choose from {list(ALL_STUDIES)} or all")
+    return dataclasses.replace(size, only=only)
 
 
 def studies(profile: str | None = None) -> list[Study]:
