@@ -100,7 +100,10 @@ def execute(nb_path: Path, out_dir: Path, env: dict[str, str], timeout: int = 36
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
+        # the kernel's own stderr (progress lines written to sys.__stderr__) goes to this
+        # terminal, not into the notebook: ipykernel would otherwise forward it as cell output
         client = NotebookClient(nb, timeout=timeout, km=_kernel_manager(),
+                                extra_arguments=["--IPKernelApp.capture_fd_output=False"],
                                 resources={"metadata": {"path": str(nb_path.parent)}})
         client.on_cell_start = _progress_hooks(nb, nb_path.stem[:2])
         client.execute()

@@ -45,14 +45,15 @@ def test_kernel_socket_path_is_absolute():
 
 
 @pytest.mark.slow
-def test_execute_runs_a_notebook_in_its_folder_with_progress_and_result(tmp_path, capsys):
+def test_execute_runs_a_notebook_in_its_folder_with_progress_and_result(tmp_path, capfd):
     folder = tmp_path / "nbs"
     folder.mkdir()
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("## 1 · First section"),
                 nbformat.v4.new_code_cell("import os, pathlib\nprint(pathlib.Path.cwd().name)"),
                 nbformat.v4.new_code_cell("from selib.series import record_result\n"
-                                          "record_result(f\"answer {6 * 7}\")")]
+                                          "record_result(f\"answer {6 * 7}\")"),
+                nbformat.v4.new_code_cell("import sys\nprint('progress for the terminal', file=sys.__stderr__, flush=True)")]
     path = folder / "07_fake.ipynb"
     nbformat.write(nb, path)
     out = series.execute(path, tmp_path / "out", {series.RESULTS_ENV: str(tmp_path / "res"),
@@ -61,4 +62,7 @@ def test_execute_runs_a_notebook_in_its_folder_with_progress_and_result(tmp_path
     assert done.cells[1].outputs[0]["text"].strip() == "nbs"          # ran in the notebook's folder
     assert (tmp_path / "res" / "07.txt").read_text() == "answer 42\n"
     assert out.with_suffix(".html").read_text().count("answer 42") >= 1
-    assert "07 [1/1] 1 · First section" in capsys.readouterr().out
+    out_text, err_text = capfd.readouterr()
+    assert "07 [1/1] 1 · First section" in out_text
+    # the trainer's progress lines (sys.__stderr__) are for the terminal, never the notebook
+    assert done.cells[3].outputs == [] and "progress for the terminal" in err_text
