@@ -213,3 +213,10 @@ def test_se_on_real_skips_cleanly_without_photos(tmp_path, capsys):
     res = _load("se_on_real").main(["--data", str(tmp_path / "absent"), "--json", str(tmp_path / "s.json")])
     assert res["skipped"] is True and "absent" in res["reason"]
     assert "skipped" in capsys.readouterr().out
+
+
+def test_loader_reports_the_decode_ceiling(tiny):
+    for r in _json(tiny[0], "bench_loader")["results"]:
+        assert r["decode_ceiling_wall_s"] > 0
+        assert r["speedup_ceiling"] == pytest.approx(r["seed_wall_s"] / r["decode_ceiling_wall_s"])
+        assert r["selib_cold_share_of_ceiling"] == pytest.approx(r["decode_ceiling_wall_s"] / r["selib_cold_wall_s"])
