@@ -31,7 +31,7 @@ run: $(STAMP)
 	$(PY) -m selib run-series
 
 test: $(STAMP)
-	SELIB_PROFILE=ci $(PY) -m pytest tests --nbval-lax notebooks -p no:cacheprovider
+	SELIB_PROFILE=ci $(PY) -m pytest tests --nbval-lax notebooks -p no:cacheprovider -n 2
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks

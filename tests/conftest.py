@@ -46,3 +46,4 @@ def trained_run(tmp_path_factory, toy_data) -> Path:
 def run_copy(trained_run, tmp_path) -> Path:
     """A private copy of ``trained_run`` a test may damage."""
     return Path(shutil.copytree(trained_run, tmp_path / "run"))
+

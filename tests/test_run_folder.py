@@ -337,7 +337,7 @@ def test_resume_on_other_data_is_one_line_naming_the_difference(crash, toy_data,
     assert "\n" not in msg and "holds an unfinished run of another dataset" in msg
     assert str(toy_data) in msg and str(other) in msg and "pass --overwrite" in msg
     assert (out / "history.csv").read_text() == history        # nothing of the other data mixed in
-    _, trained = _train(out, data=toy_data)                    # the right data resumes
+    _, trained = _train(out, prepared=prepared)                # the right data resumes
     assert trained == [1]
     assert_finished_run(out)
 
