@@ -120,14 +120,13 @@ STUDY_SIZES: dict[str, StudySize] = {
     "cpu": StudySize(
         base=_CPU_BASE, seeds=tuple(range(8)), test_images=2000,
         only=("se", "gate", "squeeze", "placement", "no_squeeze"),
-        budget="8 distinct configs × 8 paired seeds = 64 trainings of 8 epochs. Measured on this "
-               "2-core machine while it ran 10 other jobs: 35-37 CPU-seconds per training (one "
-               "variant × seed; 107-171 s wall at load 10). Estimated for 2 idle cores at a 1.6× "
-               "two-thread speed-up: about 23 s each, so about 25 min for the 64, plus about 2 min to "
-               "render the 2,000-image test set once: about 28 min in all. The SE study's 16 runs, "
-               "trained here at load 10-12, took 42-264 s of training each (median 78 s), and their "
-               "paired differences spread by 6.6 points (sd over 8 seeds): this size bounds only "
-               "effects of several points; more seeds narrow it as 1/sqrt(n)"),
+        budget="9 distinct configs × 8 paired seeds = 72 trainings of 8 epochs. Measured on "
+               "2026-12-06 on this 2-core machine, for a third of the time beside the test suite: "
+               "22-55 s per training (median 32 s), 39 min of training and 40 min for the whole "
+               "notebook, the 2,000-image test set included. The SE study's paired differences "
+               "spread by 8.8 points (sd over 8 seeds; 6.6 in an earlier run): at 8 epochs this "
+               "network ends at 42-70 % and its seeds scatter, so this size bounds only effects of "
+               "several points; more seeds narrow it as 1/sqrt(n)"),
     "quick": StudySize(
         base=_CPU_BASE, seeds=tuple(range(8)), test_images=2000, only=("se",),
         budget="the cpu size, SE vs no SE only: 2 configs × 8 seeds = 16 trainings, estimated at "
