@@ -163,6 +163,33 @@ def test_time_to_accuracy_side_by_side_ratios():
     assert not tta.compare(runs, tta.summarize(runs))["candidate"]["goal"]["97_saved_model_le_0.55"]
 
 
+def test_time_to_accuracy_merges_seeds_and_plots_every_run(tmp_path):
+    """Seeds measured in two sittings become one summary; the trade-off plot draws every run."""
+    import argparse
+
+    import matplotlib.image
+
+    tta = _load("time_to_accuracy")
+    arms = [{"label": "baseline"}, {"label": "candidate"}]
+
+    def part(seeds):
+        runs = [_tta_run(arm["label"], s, [60, 120], [0.9, 0.97], 0.97) for s in seeds for arm in arms]
+        for r in runs:
+            for c in r["curve"]:
+                c["minutes"] = c["seconds"] / 60
+        return {"runs": runs, "command": f"seeds {seeds}", "machine": {"load_avg_at_start": 1.0, "date": "d"},
+                "params": {"seeds": seeds, "arms": arms, "data": "/somewhere/realdata"}}
+
+    res = tta.merge_results([part([0, 1]), part([2])], ["a.json", "b.json"])
+    assert res["params"]["seeds"] == [0, 1, 2] and len(res["runs"]) == 6
+    assert [(r["params"]["seed"], r["params"]["label"]) for r in res["runs"]][:3] == [
+        (0, "baseline"), (0, "candidate"), (1, "baseline")]
+    assert [p["seeds"] for p in res["parts"]] == [[0, 1], [2]]
+    tta.plot_curves(res, tmp_path / "curves.png")
+    image = matplotlib.image.imread(tmp_path / "curves.png")
+    assert image.shape[0] > 300 and image.shape[1] > 800
+
+
 def test_time_to_accuracy_baseline_is_the_frozen_v01_profile():
     tta = _load("time_to_accuracy")
     cfg, aug = tta.baseline_config("cpu")

@@ -151,7 +151,7 @@ def generate(out_dir: str | os.PathLike = DEFAULT_DIR, per_class: int = DEFAULT_
 
 
 def _bar(total: int, progress: bool, desc: str):
-    from tqdm.auto import tqdm
+    from tqdm import tqdm   # tqdm.auto warns into notebooks without ipywidgets
     return tqdm(total=total, desc=desc, unit="img", disable=not progress)
 
 

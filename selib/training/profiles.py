@@ -123,7 +123,8 @@ STUDY_SIZES: dict[str, StudySize] = {
         budget="9 distinct configs × 8 paired seeds = 72 trainings of 8 epochs. Measured on "
                "2026-12-06 on this 2-core machine, for a third of the time beside the test suite: "
                "22-55 s per training (median 32 s), 39 min of training and 40 min for the whole "
-               "notebook, the 2,000-image test set included. The SE study's paired differences "
+               "notebook, the 2,000-image test set included; the trainings before the suite "
+               "started took 22-24 s, so about 30 min on idle cores. The SE study's paired differences "
                "spread by 8.8 points (sd over 8 seeds; 6.6 in an earlier run): at 8 epochs this "
                "network ends at 42-70 % and its seeds scatter, so this size bounds only effects of "
                "several points; more seeds narrow it as 1/sqrt(n)"),
