@@ -196,8 +196,18 @@ def write_json(path: str | os.PathLike | None, res: dict) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(res, indent=2, default=_jsonable) + "\n")
+    tmp.write_text(portable(json.dumps(res, indent=2, default=_jsonable)) + "\n")
     tmp.replace(path)
+
+
+def portable(text: str) -> str:
+    """Rewrite this machine's absolute paths relative to the repository root.
+
+    Results are committed and read on other machines: ``/home/me/selib/runs`` means nothing
+    there, ``runs`` and ``../shared/realdata`` do (and the README promises no machine paths)."""
+    for root, rel in ((REPO, ""), (REPO.parent, "../")):
+        text = text.replace(str(root) + "/", rel)
+    return text
 
 
 def _jsonable(o):

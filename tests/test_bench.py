@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -247,3 +248,22 @@ def test_loader_reports_the_decode_ceiling(tiny):
         assert r["decode_ceiling_wall_s"] > 0
         assert r["speedup_ceiling"] == pytest.approx(r["seed_wall_s"] / r["decode_ceiling_wall_s"])
         assert r["selib_cold_share_of_ceiling"] == pytest.approx(r["decode_ceiling_wall_s"] / r["selib_cold_wall_s"])
+
+
+def test_results_carry_no_machine_paths(tmp_path):
+    """Committed results are read on other machines: paths under the repository (or beside it,
+    like ../shared) are written relative to the repository root, and nothing else changes."""
+    common = _load("_common")
+    repo = common.REPO
+    out = tmp_path / "r.json"
+    common.write_json(out, {"data": str(repo.parent / "shared" / "realdata"),
+                            "run": str(repo / "runs" / "cpu"), "other": "/usr/lib/x"})
+    assert json.loads(out.read_text()) == {"data": "../shared/realdata", "run": "runs/cpu",
+                                           "other": "/usr/lib/x"}
+
+
+@pytest.mark.parametrize("path", sorted((BENCH / "results").glob("*.json")), ids=lambda p: p.name)
+def test_committed_results_carry_no_machine_paths(path):
+    text = path.read_text()
+    found = re.findall(r"[\s\"'](/(?:work|home|Users|root|tmp)/[^\s\"']*)", text)
+    assert str(BENCH.parents[1]) + "/" not in text and not found, found[:3]
