@@ -38,9 +38,11 @@ PROFILES: dict[str, TrainConfig] = {
         se_min_units=8, batch_size=64, epochs=30, learning_rate=2e-3,
         notes="one-GPU recipe: full-width SE-ResNet-18 at 224² colour, AdamW + cosine, augmentation "
               "in the model, mixed precision and XLA chosen automatically"),
-    # recipe re-tuned 2026-12-04: 30 epochs (was 40) + EMA, bf16 by precision="auto", fused RandomAffine;
-    # epoch 0.76x v0.1's CPU time side by side, seed 0 first 95 % at epoch 15 (v0.1: 20) -> ~0.57x, saved
-    # 96.6 % (v0.1 97.1 %); partial, contended machine: bench/results/time_to_accuracy.md
+    # recipe re-tuned 2026-12-04: 30 epochs (was 40) + EMA, bf16 by precision="auto", fused RandomAffine.
+    # Side by side with v0.1 on the quiet bf16 machine, seeds 0-1 (bench/results/time_to_accuracy.md):
+    # first 95 % at 0.47x v0.1's time, saved model 0.47x, but 96.86 % mean vs v0.1's 97.37 %.
+    # Known: the EMA (no warm-up, copied into the model each epoch) stalls small sets such as
+    # synthchairs (27 steps per epoch) for ~10 epochs; see the README's cpu-profile section.
     "cpu": _RECIPE.replace(
         name="cpu", image_size=144, batch_size=32, epochs=30, use_ema=True, ema_momentum=0.99,
         notes="2-core CPU recipe: half-width SE-ResNet-18 at 144² colour, AdamW + cosine for 30 "
