@@ -190,13 +190,19 @@ def _fmt(c) -> str:
 
 
 def write_json(path: str | os.PathLike | None, res: dict) -> None:
-    """Write atomically (``<path>.tmp`` then rename), so a killed run never leaves half a file."""
+    """A result as JSON, through :func:`write_text` (atomic, no machine paths)."""
+    write_text(path, json.dumps(res, indent=2, default=_jsonable))
+
+
+def write_text(path: str | os.PathLike | None, text: str) -> None:
+    """Write a result file atomically (``<path>.tmp`` then rename), so a killed run never leaves
+    half a file, with this machine's paths made relative (:func:`portable`); no path, no file."""
     if not path:
         return
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(portable(json.dumps(res, indent=2, default=_jsonable)) + "\n")
+    tmp.write_text(portable(text).rstrip("\n") + "\n")
     tmp.replace(path)
 
 

@@ -39,8 +39,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as C  # noqa: E402  (puts the repository on sys.path; result files: atomic, relative paths)
 
 from selib.data.decoding import _imread_flag  # noqa: E402  (the exact decode selib does)
 from selib.data.headers import read_header  # noqa: E402
@@ -266,7 +266,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--min-px", type=int, default=1500, help="shortest long side")
     ap.add_argument("--max-px", type=int, default=4200, help="longest long side")
     ap.add_argument("--work", type=Path, help="keep the generated photos here (reused next time)")
-    ap.add_argument("--realdata", type=Path, default=REPO.parent / "shared" / "realdata")
+    ap.add_argument("--realdata", type=Path, default=C.REPO.parent / "shared" / "realdata")
     ap.add_argument("--no-realdata", action="store_true")
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--sample", type=int, default=100, help="images for the quality check")
@@ -312,9 +312,7 @@ def main(argv: list[str] | None = None) -> dict:
             shutil.rmtree(args.work / "cache", ignore_errors=True)
             shutil.rmtree(args.work / "cache-real", ignore_errors=True)
     print(_table(res))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(res, indent=2))
+    C.write_json(args.json, res)
     return res
 
 

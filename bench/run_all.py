@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         ran[name] = run_one(name, args, a.results / f"{name}.json", a.in_process)
     text = summary(a.results, ran, machine)
     print("\n=== summary\n" + text)
-    (a.results / "summary.md").write_text(text + "\n")
+    C.write_text(a.results / "summary.md", text)
     return 0 if all(ok for ok, _, _ in ran.values()) else 1
 
 

@@ -577,8 +577,7 @@ def _finish(res: dict, a) -> dict:
         res["goal"] = {"met": all(goal.values()), **goal}
     C.write_json(a.json, res)
     if a.markdown:
-        a.markdown.parent.mkdir(parents=True, exist_ok=True)
-        a.markdown.write_text(markdown(res))
+        C.write_text(a.markdown, markdown(res))
     if getattr(a, "plot", None):
         plot_curves(res, a.plot)
     return res

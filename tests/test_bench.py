@@ -267,3 +267,20 @@ def test_committed_results_carry_no_machine_paths(path):
     text = path.read_text()
     found = re.findall(r"[\s\"'](/(?:work|home|Users|root|tmp)/[^\s\"']*)", text)
     assert str(BENCH.parents[1]) + "/" not in text and not found, found[:3]
+
+
+def test_loader_result_names_the_real_photos_relative_to_the_repository(tmp_path, monkeypatch):
+    """The loader benchmark writes through ``_common.write_json`` like the others (it once wrote
+    its own JSON, with the absolute path of ../shared/realdata in it)."""
+    from toyfolder import make_toy_folder
+
+    monkeypatch.syspath_prepend(str(BENCH))
+    import _common   # the module the bench scripts import
+
+    loader = _load("bench_loader")
+    monkeypatch.setattr(_common, "REPO", tmp_path / "repo")   # a checkout beside ../shared
+    real = make_toy_folder(tmp_path / "shared" / "realdata", per_class=2, size=40)
+    out = tmp_path / "loader.json"
+    loader.main(["--n", "4", "--sizes", "32", "--min-px", "200", "--max-px", "300", "--sample", "2",
+                 "--workers", "1", "--realdata", str(real), "--json", str(out)])
+    assert json.loads(out.read_text())["realdata"]["path"] == "../shared/realdata"
