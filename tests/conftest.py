@@ -47,3 +47,20 @@ def run_copy(trained_run, tmp_path) -> Path:
     """A private copy of ``trained_run`` a test may damage."""
     return Path(shutil.copytree(trained_run, tmp_path / "run"))
 
+
+
+@pytest.fixture
+def crash(monkeypatch):
+    """``crash("commit#2")`` arms one in-process crash point; ``crash(None)`` disarms."""
+    from selib.training.run_folder import CRASH_ENV, CRASH_MODE_ENV, reset_crash_points
+
+    monkeypatch.setenv(CRASH_MODE_ENV, "raise")
+
+    def arm(point: str | None):
+        reset_crash_points()
+        if point is None:
+            monkeypatch.delenv(CRASH_ENV, raising=False)
+        else:
+            monkeypatch.setenv(CRASH_ENV, point)
+    yield arm
+    reset_crash_points()

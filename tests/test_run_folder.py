@@ -48,21 +48,6 @@ def prepared(toy_data):
     return prepare_data(CFG, toy_data)
 
 
-@pytest.fixture
-def crash(monkeypatch):
-    """``crash("commit#2")`` arms one in-process crash point; ``crash(None)`` disarms."""
-    monkeypatch.setenv(CRASH_MODE_ENV, "raise")
-
-    def arm(point: str | None):
-        reset_crash_points()
-        if point is None:
-            monkeypatch.delenv(CRASH_ENV, raising=False)
-        else:
-            monkeypatch.setenv(CRASH_ENV, point)
-    yield arm
-    reset_crash_points()
-
-
 def _train(out, config=CFG, data=None, prepared=None, **kw):
     from selib.training.trainer import train
 

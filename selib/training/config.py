@@ -42,6 +42,7 @@ CHOICES: dict[str, tuple] = {
     "augment": (None, "light", "medium", "strong"),
     "optimizer": ("adam", "adamw", "sgd"),
     "schedule": ("constant", "cosine", "onecycle"),
+    "ema_mode": ("evaluate", "overwrite"),
     "precision": ("auto", "float32", "mixed_float16", "mixed_bfloat16"),
     "jit_compile": ("auto", True, False),
 }
@@ -220,6 +221,9 @@ class OptimConfig(_Group):
     label_smoothing: float = _spec(0.0, float, lo=0, hi=1, hi_open=True)
     use_ema: bool = _spec(False, bool)              # Keras' optimizer EMA of the weights
     ema_momentum: float = _spec(0.99, float, lo=0, hi=1, lo_open=True, hi_open=True)
+    # evaluate: warmed-up average shown to validation and saves, training on the raw weights;
+    # overwrite: Keras' own (no warm-up, copied into the training weights each epoch; v0.2.0)
+    ema_mode: str = _choice("evaluate")
 
 
 @dataclass(frozen=True)

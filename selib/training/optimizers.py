@@ -8,6 +8,7 @@ from __future__ import annotations
 import keras
 
 from selib.training.config import OptimConfig
+from selib.training.ema import warm_up_average
 
 __all__ = ["learning_rate", "make_optimizer", "compile_model"]
 
@@ -38,15 +39,21 @@ def learning_rate(optim: OptimConfig, steps_per_epoch: int):
 def make_optimizer(optim: OptimConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
     """Adam (the seed's), AdamW or SGD with Nesterov momentum (the paper's).
 
-    ``use_ema`` keeps an exponential moving average of the weights and copies it into the
-    model at the end of every epoch (``ema_overwrite_frequency``), so validation, the kept
-    checkpoint and the test all see the averaged weights.
+    ``use_ema`` keeps an exponential moving average of the weights. ``ema_mode="evaluate"``
+    warms it up and leaves the training weights alone (the trainer's
+    :class:`~selib.training.ema.SwapAverage` shows the average to validation and every save);
+    ``"overwrite"`` is Keras' own: no warm-up, copied into the training weights every epoch.
     """
     lr = learning_rate(optim, steps_per_epoch)
     common = {}
     if optim.use_ema:
-        common = dict(use_ema=True, ema_momentum=optim.ema_momentum,
-                      ema_overwrite_frequency=max(1, int(steps_per_epoch)))
+        overwrite = max(1, int(steps_per_epoch)) if optim.ema_mode == "overwrite" else None
+        common = dict(use_ema=True, ema_momentum=optim.ema_momentum, ema_overwrite_frequency=overwrite)
+    opt = _keras_optimizer(optim, lr, common)
+    return warm_up_average(opt) if optim.use_ema and optim.ema_mode == "evaluate" else opt
+
+
+def _keras_optimizer(optim: OptimConfig, lr, common: dict) -> keras.optimizers.Optimizer:
     wd = optim.weight_decay or None
     if optim.optimizer == "adam":
         return keras.optimizers.Adam(lr, beta_1=optim.beta_1, beta_2=optim.beta_2,

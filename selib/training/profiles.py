@@ -41,8 +41,10 @@ PROFILES: dict[str, TrainConfig] = {
     # recipe re-tuned 2026-12-04: 30 epochs (was 40) + EMA, bf16 by precision="auto", fused RandomAffine.
     # Side by side with v0.1 on the quiet bf16 machine, seeds 0-1 (bench/results/time_to_accuracy.md):
     # first 95 % at 0.47x v0.1's time, saved model 0.47x, but 96.86 % mean vs v0.1's 97.37 %.
-    # Known: the EMA (no warm-up, copied into the model each epoch) stalls small sets such as
-    # synthchairs (27 steps per epoch) for ~10 epochs; see the README's cpu-profile section.
+    # Those figures were measured with Keras' own EMA (ema_mode="overwrite": no warm-up, copied
+    # into the training weights each epoch), which stalled synthchairs (27 steps per epoch) for
+    # ~10 epochs; since 2026-12-06 the average warms up and is used for evaluation only
+    # (ema_mode="evaluate", selib.training.ema). See the README's cpu-profile section.
     "cpu": _RECIPE.replace(
         name="cpu", image_size=144, batch_size=32, epochs=30, use_ema=True, ema_momentum=0.99,
         notes="2-core CPU recipe: half-width SE-ResNet-18 at 144² colour, AdamW + cosine for 30 "

@@ -38,6 +38,7 @@ from selib.data.splits import Split, split
 from selib.errors import ConfigError, ModelFileError, RunFolderError, TrainingDiverged
 from selib.training.callbacks import EpochStats, ProgressLine, RunRecorder
 from selib.training.config import DataConfig, RuntimeConfig, TrainConfig
+from selib.training.ema import SwapAverage
 from selib.training.optimizers import compile_model
 from selib.training.run_folder import ResumeState, RunFolder
 
@@ -246,7 +247,10 @@ def fit(model: keras.Model, config: TrainConfig, prepared: Prepared, run: RunFol
                            save=rt.distribution.is_chief)
     # the caller's callbacks run before the recorder, so what they log is what gets recorded
     # SyncEpoch: epoch e's order depends only on (seed, e), resumed or not (Keras' own shuffle off)
-    cbs = [SyncEpoch(train_b), EpochStats(config.runtime.max_train_seconds), *(callbacks or []), recorder]
+    # SwapAverage before the caller's callbacks and the recorder: they see and save the average
+    average = [SwapAverage(resumed=state is not None)] if o.use_ema and o.ema_mode == "evaluate" else []
+    cbs = [SyncEpoch(train_b), EpochStats(config.runtime.max_train_seconds), *average, *(callbacks or []),
+           recorder]
     if os.environ.get(PROGRESS_ENV) == "stderr":
         cbs.append(ProgressLine(o.epochs, label=f"{config.name}: "))
     if start < o.epochs:
