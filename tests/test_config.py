@@ -60,6 +60,7 @@ BAD = [  # (setting, value, words the one-line message must contain)
     ("test_size", 1.0, "test_size must be a number > 0 and < 1"),
     ("label_smoothing", -0.1, "label_smoothing must be a number ≥ 0"),
     ("use_ema", "yes", "use_ema must be true or false"),
+    ("ema_mode", "swap", "unknown ema_mode 'swap'; choose one of: evaluate, overwrite"),
     ("depth", [2, 2, 2], "depth [2, 2, 2] and filters ["),  # filters come from the profile
     ("depth", [2, 2, 2], "must have the same length (one entry per stage)"),
 ]
