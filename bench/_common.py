@@ -51,6 +51,11 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def utc_now() -> str:
+    """The date every result records, in one format."""
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def machine_info() -> dict:
     """What ran the benchmark: cores, CPU, library versions, TF threads, GPUs, load."""
     tf = tf_quiet()
@@ -62,7 +67,7 @@ def machine_info() -> dict:
     except AttributeError:
         usable = os.cpu_count()
     return {
-        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": utc_now(),
         "cpus": os.cpu_count(), "usable_cpus": usable, "cpu": cpu_model(),
         "platform": platform.platform(), "python": platform.python_version(),
         "tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__,

@@ -287,7 +287,7 @@ def main(argv: list[str] | None = None) -> dict:
             t = scan(root).ok
         mp = t["width"] * t["height"] / 1e6
         res = {
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+            "machine": {"date": C.utc_now(), "cpus": os.cpu_count(), "python": platform.python_version(),
                         "opencv": cv2.__version__, "numpy": np.__version__,
                         "platform": platform.platform(), "load_avg_at_start": _load()},
             "params": {"n": args.n, "sizes": args.sizes, "min_px": args.min_px,

@@ -84,6 +84,32 @@ def _met(goal: dict) -> str:
     return ("met" if goal["met"] else "**missed**") + on
 
 
+def _x(v) -> str:
+    return "–" if v is None else f"{v:.2f}x"
+
+
+def _tta_headline(r: dict) -> tuple[str, str, str]:
+    """Side by side: each arm's saved-model accuracy and time, and the first arm's goal ratios;
+    a single run (no ``summary``): its thresholds."""
+    if "summary" not in r:
+        parts = [f"{k} %: {v['seconds']:.0f} s" if v else f"{k} %: not reached" for k, v in r["reached"].items()]
+        return (f"{r['params']['profile']} profile: " + ", ".join(parts), "—", "—")
+    parts = [f"{label} {100 * a['saved_model_accuracy']['mean']:.2f} % in {a['saved_model_seconds']['mean'] / 60:.1f} min "
+             f"({len(a['seeds'])} seeds)" for label, a in r["summary"].items()]
+    for label, q in list((r.get("ratios") or {}).items())[:1]:
+        parts.append(f"{label}/baseline: saved model {_x(q['saved_model_97']['ratio_of_means'])}, "
+                     f"first 95 % {_x(q['first_95']['ratio_of_means'])}")
+    goal = r.get("goal")
+    return ("; ".join(parts), "97 % ≤ 0.55x, 95 % ≤ 0.50x" if goal else "—", _met(goal) if goal else "—")
+
+
+def _measured(r: dict) -> str:
+    m = r.get("machine", {})
+    load = m.get("load_avg_at_start")
+    when = m["date"][:16] if m.get("date") else "date not recorded"
+    return when + (f", load {load:.2f}" if load is not None else "")
+
+
 def headline(name: str, r: dict) -> tuple[str, str, str]:
     """(result, goal, met) for the summary table."""
     if name == "bench_vs_keras":
@@ -103,7 +129,7 @@ def headline(name: str, r: dict) -> tuple[str, str, str]:
     if name == "bench_machine_limit":
         parts = [f"{x['network']} {100 * x['fraction_wall']:.0f} % (wall) / {100 * x['fraction_cpu']:.0f} % (CPU)"
                  for x in r["training"]]
-        return (f"training at " + ", ".join(parts) + f" of the float32 matmul peak "
+        return (f"training at " + ", ".join(parts) + f" of the {r['peak'].get('dtype', 'float32')} matmul peak "
                 f"({r['peak']['peak_gflops']:.0f} GFLOP/s, {r['peak']['peak_gflops_per_cpu_second']:.0f} "
                 f"GFLOP per CPU-second)", "≥ 75 %", _met(r["goal"]))
     if name == "bench_input_pipeline":
@@ -115,8 +141,7 @@ def headline(name: str, r: dict) -> tuple[str, str, str]:
                  for x in r["results"]]
         return ("loader vs the seed's loop: " + "; ".join(parts), "—", "—")
     if name == "time_to_accuracy":
-        parts = [f"{k} %: {v['seconds']:.0f} s" if v else f"{k} %: not reached" for k, v in r["reached"].items()]
-        return (f"{r['params']['profile']} profile: " + ", ".join(parts), "—", "—")
+        return _tta_headline(r)
     if name == "se_on_real":
         if r.get("skipped"):
             return (f"skipped: {r['reason']}", "—", "—")
@@ -133,25 +158,32 @@ def headline(name: str, r: dict) -> tuple[str, str, str]:
     return ("", "—", "—")
 
 
-def summary(results: Path, ran: dict[str, tuple[bool, float, str]], machine: dict) -> str:
-    load = machine.get("load_avg_at_start")
-    busy = " (more than the CPU count: other jobs shared the cores)" if load and load > machine["usable_cpus"] else ""
-    lines = [f"Machine: {machine['usable_cpus']} CPUs ({machine['cpu']}), TensorFlow {machine['tensorflow']}, "
-             f"Keras {machine['keras']}; {machine['date']}; load average {load} at start{busy}.", "",
-             "| benchmark | result | goal | met | time |", "|---|---|---|---|---:|"]
+def summary(results: Path, ran: dict[str, tuple[bool, float, str]], machine: dict | None) -> str:
+    """The table; ``machine`` is where these rows ran now, None when they were only read back."""
+    if machine is None:
+        head = (f"Rebuilt on {C.utc_now()} from the JSON files in this folder (`run_all.py --summary-only`): "
+                "each row was measured when and under the load its own row says, on the machine its JSON names.")
+    else:
+        load = machine.get("load_avg_at_start")
+        busy = " (more than the CPU count: other jobs shared the cores)" if load and load > machine["usable_cpus"] else ""
+        head = (f"Machine: {machine['usable_cpus']} CPUs ({machine['cpu']}), TensorFlow {machine['tensorflow']}, "
+                f"Keras {machine['keras']}; {machine['date']}; load average {load} at start{busy}.")
+    lines = [head, "",
+             "| benchmark | result | goal | met | measured | time |", "|---|---|---|---|---|---:|"]
     for name, (ok, secs, err) in ran.items():
         path = results / f"{name}.json"
         if not ok:
-            lines.append(f"| `{name}` | FAILED: {err} | | | {secs:.0f} s |")
+            lines.append(f"| `{name}` | FAILED: {err} | | | | {secs:.0f} s |")
             continue
         if err.startswith("skipped"):
-            lines.append(f"| `{name}` | {err} | | | |")
+            lines.append(f"| `{name}` | {err} | | | | |")
             continue
         try:
-            res, goal, met = headline(name, json.loads(path.read_text()))
+            r = json.loads(path.read_text())
+            (res, goal, met), when = headline(name, r), _measured(r)
         except (OSError, KeyError, ValueError, TypeError) as e:
-            res, goal, met = f"(no summary: {type(e).__name__} {e})", "", ""
-        lines.append(f"| `{name}` | {res} | {goal} | {met} | {'' if secs != secs else f'{secs:.0f} s'} |")
+            res, goal, met, when = f"(no summary: {type(e).__name__} {e})", "", "", ""
+        lines.append(f"| `{name}` | {res} | {goal} | {met} | {when} | {'' if secs != secs else f'{secs:.0f} s'} |")
     return "\n".join(lines)
 
 
@@ -170,14 +202,10 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     names = [n for n in (a.only or BENCHMARKS) if n not in a.skip]
     a.results.mkdir(parents=True, exist_ok=True)
-    machine = C.machine_info()
+    machine = None if a.summary_only else C.machine_info()
     ran: dict[str, tuple[bool, float, str]] = {}
-    if a.summary_only:
-        for name in names:
-            path = a.results / f"{name}.json"
-            if path.exists():
-                ran[name] = (True, float("nan"), "")
-                machine = {**machine, **json.loads(path.read_text()).get("machine", {})}
+    if a.summary_only:   # the header describes this machine now; each row keeps its own date
+        ran = {name: (True, float("nan"), "") for name in names if (a.results / f"{name}.json").exists()}
         names = []
     for name in names:
         default, tiny = BENCHMARKS[name]

@@ -164,6 +164,29 @@ def test_time_to_accuracy_side_by_side_ratios():
     assert not tta.compare(runs, tta.summarize(runs))["candidate"]["goal"]["97_saved_model_le_0.55"]
 
 
+def test_summary_table_gives_the_side_by_side_result_and_each_rows_own_date(tmp_path):
+    tta, run_all = _load("time_to_accuracy"), _load("run_all")
+    runs = [_tta_run("baseline", 0, [100, 200, 300, 400], [0.9, 0.95, 0.97, 0.97], 0.972),
+            _tta_run("candidate", 0, [50, 100, 150, 200], [0.95, 0.96, 0.97, 0.98], 0.968)]
+    s = tta.summarize(runs)
+    res = {"machine": {"date": "2026-12-06 02:40 UTC", "load_avg_at_start": 1.234}, "params": {},
+           "summary": s, "ratios": tta.compare(runs, s), "goal": {"met": False}}
+    (tmp_path / "time_to_accuracy.json").write_text(json.dumps(res))
+    limit = {"machine": {}, "peak": {"dtype": "bfloat16", "peak_gflops": 389.0, "peak_gflops_per_cpu_second": 199.0},
+             "training": [{"network": "cpu", "fraction_wall": 0.34, "fraction_cpu": 0.37}], "goal": {"met": False}}
+    (tmp_path / "bench_machine_limit.json").write_text(json.dumps(limit))
+    assert run_all.main(["--summary-only", "--results", str(tmp_path),
+                         "--only", "time_to_accuracy", "bench_machine_limit"]) == 0
+    text = (tmp_path / "summary.md").read_text()
+    assert text.startswith("Rebuilt on ")
+    row = next(line for line in text.splitlines() if line.startswith("| `time_to_accuracy`"))
+    assert "baseline 97.20 % in 6.7 min (1 seeds)" in row and "candidate 96.80 %" in row
+    assert "saved model 0.50x, first 95 % 0.25x" in row and "**missed**" in row
+    assert "2026-12-06 02:40, load 1.23" in row
+    row = next(line for line in text.splitlines() if line.startswith("| `bench_machine_limit`"))
+    assert "of the bfloat16 matmul peak" in row and "date not recorded" in row
+
+
 def test_time_to_accuracy_merges_seeds_and_plots_every_run(tmp_path):
     """Seeds measured in two sittings become one summary; the trade-off plot draws every run."""
     import argparse
