@@ -17,6 +17,7 @@ import pytest
 from toyfolder import CLASSES, ENV, REPO, TINY_SET, selib_cli
 
 JAX_ENV = {"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+EMA_SET = ["--set", "use_ema=true", "--set", "ema_momentum=0.9"]
 
 # resume, evaluate and predict through the command line's own main(), in one JAX process
 JAX_FINISH = r"""
@@ -43,12 +44,13 @@ def test_jax_end_to_end_with_a_crash(toy_data, tmp_path):
     from selib.predictor import Predictor
 
     out = tmp_path / "jax"
+    # with the weight average on: its swap and the resume from a swapped backup run on JAX too
     killed = selib_cli("train", "--data", toy_data, "--profile", "ci", "--out", out, "--verbose", "0", *TINY_SET,
-                       env={**JAX_ENV, "SELIB_CRASH_AT": "commit#2"})
+                       *EMA_SET, env={**JAX_ENV, "SELIB_CRASH_AT": "commit#2"})
     assert killed.returncode == 137, killed.stderr[-2000:]
     assert list(pd.read_csv(out / "history.csv")["epoch"]) == [0]
     image = sorted((toy_data / "sofa").iterdir())[0]
-    res = subprocess.run([sys.executable, "-c", JAX_FINISH, str(toy_data), str(out), str(image), *TINY_SET],
+    res = subprocess.run([sys.executable, "-c", JAX_FINISH, str(toy_data), str(out), str(image), *TINY_SET, *EMA_SET],
                          capture_output=True, text=True, env={**ENV, **JAX_ENV}, cwd=REPO, timeout=400)
     assert res.returncode == 0, res.stderr[-2000:]
     got = json.loads(res.stdout.strip().splitlines()[-1])
@@ -56,6 +58,8 @@ def test_jax_end_to_end_with_a_crash(toy_data, tmp_path):
     assert list(pd.read_csv(out / "history.csv")["epoch"]) == [0, 1]      # resumed: exactly 2 epochs
     m = json.loads((out / "metrics.json").read_text())
     assert m["epochs_run"] == 2 and m["hardware"]["backend"] == "jax" and not (out / "backup").exists()
+    optim = json.loads((out / "config.json").read_text())["optim"]
+    assert optim["use_ema"] and optim["ema_mode"] == "evaluate"
     ev = json.loads((out / "eval" / "metrics.json").read_text())
     assert ev["n"] == 40 and 0 <= ev["accuracy"] <= 1
     top = got["predict"][0]["top"]
