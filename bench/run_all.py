@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     a.results.mkdir(parents=True, exist_ok=True)
     machine = None if a.summary_only else C.machine_info()
     ran: dict[str, tuple[bool, float, str]] = {}
-    if a.summary_only:   # the header describes this machine now; each row keeps its own date
+    if a.summary_only:   # nothing runs: the header says so, each row keeps its own date
         ran = {name: (True, float("nan"), "") for name in names if (a.results / f"{name}.json").exists()}
         names = []
     for name in names:

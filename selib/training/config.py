@@ -225,6 +225,11 @@ class OptimConfig(_Group):
     # overwrite: Keras' own (no warm-up, copied into the training weights each epoch; v0.2.0)
     ema_mode: str = _choice("evaluate")
 
+    @property
+    def swaps_average(self) -> bool:
+        """Whether the run keeps a warmed-up average that only validation and saves see."""
+        return self.use_ema and self.ema_mode == "evaluate"
+
 
 @dataclass(frozen=True)
 class RuntimeConfig(_Group):

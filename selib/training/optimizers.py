@@ -50,7 +50,7 @@ def make_optimizer(optim: OptimConfig, steps_per_epoch: int) -> keras.optimizers
         overwrite = max(1, int(steps_per_epoch)) if optim.ema_mode == "overwrite" else None
         common = dict(use_ema=True, ema_momentum=optim.ema_momentum, ema_overwrite_frequency=overwrite)
     opt = _keras_optimizer(optim, lr, common)
-    return warm_up_average(opt) if optim.use_ema and optim.ema_mode == "evaluate" else opt
+    return warm_up_average(opt) if optim.swaps_average else opt
 
 
 def _keras_optimizer(optim: OptimConfig, lr, common: dict) -> keras.optimizers.Optimizer:

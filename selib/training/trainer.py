@@ -248,7 +248,7 @@ def fit(model: keras.Model, config: TrainConfig, prepared: Prepared, run: RunFol
     # the caller's callbacks run before the recorder, so what they log is what gets recorded
     # SyncEpoch: epoch e's order depends only on (seed, e), resumed or not (Keras' own shuffle off)
     # SwapAverage before the caller's callbacks and the recorder: they see and save the average
-    average = [SwapAverage(resumed=state is not None)] if o.use_ema and o.ema_mode == "evaluate" else []
+    average = [SwapAverage(resumed=state is not None)] if o.swaps_average else []
     cbs = [SyncEpoch(train_b), EpochStats(config.runtime.max_train_seconds), *average, *(callbacks or []),
            recorder]
     if os.environ.get(PROGRESS_ENV) == "stderr":
