@@ -150,3 +150,17 @@ def test_se_stages_and_no_squeeze_are_settings():
 
     model = build_model(cfg, 4)
     assert [(layer.name, layer.squeeze) for layer in se_layers(model)] == [("conv3_block1_se", "none")]
+
+
+def test_as_recorded_fills_only_what_an_old_record_lacks():
+    """A record that has ``ema_mode`` (or is no config at all) is returned as it is."""
+    from selib.training.config import as_recorded
+
+    today = TrainConfig().replace(use_ema=True, ema_mode="evaluate").to_dict()
+    assert as_recorded(today) == today
+    old = {**today, "optim": {k: v for k, v in today["optim"].items() if k != "ema_mode"}}
+    assert as_recorded(old)["optim"]["ema_mode"] == "overwrite" and "ema_mode" not in old["optim"]
+    assert TrainConfig.from_dict(as_recorded(old)).differences(TrainConfig.from_dict(today)) == [
+        "ema_mode 'overwrite' -> 'evaluate'"]
+    for junk in ([], "x", {"optim": None}, {}):
+        assert as_recorded(junk) == junk

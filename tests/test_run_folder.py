@@ -327,6 +327,41 @@ def test_resume_on_other_data_is_one_line_naming_the_difference(crash, toy_data,
     assert_finished_run(out)
 
 
+def _written_before_ema_mode(run: Path, use_ema: bool) -> None:
+    """Make ``run`` read as selib 0.2.0 wrote it: ``use_ema`` set, no ``ema_mode`` field."""
+    for name in ("manifest.json", "config.json"):
+        d = json.loads((run / name).read_text())
+        optim = (d["config"] if name == "manifest.json" else d)["optim"]
+        optim.pop("ema_mode")
+        optim["use_ema"] = use_ema
+        (run / name).write_text(json.dumps(d))
+
+
+def test_a_run_recorded_before_ema_mode_is_read_as_keras_own_average(run_copy, toy_data):
+    """A 0.2.0 run with the average used Keras' own: today's default (the evaluation-only average)
+    must not resume it, nor count it as finished, and its recorded config must say what it did."""
+    from selib.training.trainer import load_run, train
+
+    _written_before_ema_mode(run_copy, use_ema=True)
+    before = {p.name: p.read_bytes() for p in run_copy.iterdir() if p.is_file() and p.name != ".lock"}
+    with pytest.raises(RunFolderError) as err:
+        train(CFG.replace(use_ema=True), toy_data, run_copy, verbose=0)
+    assert "\n" not in str(err.value) and "ema_mode 'overwrite' -> 'evaluate'" in str(err.value)
+    assert {p.name: p.read_bytes() for p in run_copy.iterdir() if p.is_file() and p.name != ".lock"} == before
+    assert load_run(run_copy)[1].optim.ema_mode == "overwrite"
+    _, trained = _train(run_copy, CFG.replace(use_ema=True, ema_mode="overwrite"), data=toy_data)
+    assert trained == []                      # the config it was made with finds it finished
+
+
+def test_a_run_without_the_average_recorded_before_ema_mode_is_still_today_s_run(run_copy, toy_data):
+    """Without ``use_ema`` the mode changes nothing: the old run stays finished for today's config."""
+    _written_before_ema_mode(run_copy, use_ema=False)
+    fingerprint = json.loads((run_copy / "manifest.json").read_text())["data"]["fingerprint"]
+    assert RunFolder(run_copy).is_finished(CFG.to_dict(), fingerprint)
+    _, trained = _train(run_copy, CFG, data=toy_data)
+    assert trained == []
+
+
 # ---------------------------------------------------------------------------------------------
 # 5. One trainer per folder.
 # ---------------------------------------------------------------------------------------------

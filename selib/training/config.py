@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 from selib.errors import ConfigError
 
 __all__ = ["DataConfig", "ModelConfig", "OptimConfig", "RuntimeConfig", "EvalConfig", "TrainConfig",
-           "CHOICES", "parse_assignment"]
+           "CHOICES", "parse_assignment", "as_recorded"]
 
 #: The allowed values of every choice field (``None`` means "off").
 CHOICES: dict[str, tuple] = {
@@ -328,12 +328,29 @@ class TrainConfig:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "TrainConfig":
-        return cls.from_dict(json.loads(Path(path).read_text()))
+        """A run's recorded ``config.json``, read as that run trained (see :func:`as_recorded`)."""
+        return cls.from_dict(as_recorded(json.loads(Path(path).read_text())))
 
     def differences(self, other: "TrainConfig") -> list[str]:
         """``["epochs 40 -> 20", ...]``: what differs, for one-line resume errors."""
         a, b = _flat(self), _flat(other)
         return [f"{k} {a.get(k)!r} -> {b.get(k)!r}" for k in a if a.get(k) != b.get(k)]
+
+
+def as_recorded(d: dict[str, Any]) -> dict[str, Any]:
+    """A config dict written by an older selib, with each field added since set to what that run did.
+
+    Today's default of a new field describes today's behaviour, not the old run's: read with it, a
+    run made before ``ema_mode`` existed (0.2.0, Keras' own average) would claim the warmed-up
+    evaluation-only average, resume under it and count as finished for a config it never trained.
+    Anything that is not a config dict is returned unchanged, for the caller's own error.
+    """
+    optim = d.get("optim") if isinstance(d, dict) else None
+    if not isinstance(optim, dict) or "ema_mode" in optim:
+        return d
+    # without use_ema the mode changes nothing, so the old run is today's run with the default
+    mode = "overwrite" if optim.get("use_ema") else OptimConfig.ema_mode
+    return {**d, "optim": {**optim, "ema_mode": mode}}
 
 
 def _flat(config: TrainConfig) -> dict[str, Any]:

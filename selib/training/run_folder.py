@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from selib.errors import RunFolderError, RunLockedError
+from selib.training.config import as_recorded
 
 __all__ = ["RunFolder", "ResumeState", "atomic_write", "crash_point", "SimulatedCrash"]
 
@@ -198,7 +199,7 @@ class RunFolder:
             m = json.loads(path.read_text())
             if not isinstance(m, dict) or m.get("format") != FORMAT:
                 raise ValueError("unknown manifest format")
-            return m
+            return {**m, "config": as_recorded(m["config"])} if "config" in m else m
         except (OSError, ValueError) as exc:
             raise RunFolderError(f"{path} is damaged ({exc}); pass --overwrite to start this run "
                                  "afresh, or use another --out") from exc
