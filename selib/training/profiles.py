@@ -44,7 +44,9 @@ PROFILES: dict[str, TrainConfig] = {
     # Those figures were measured with Keras' own EMA (ema_mode="overwrite": no warm-up, copied
     # into the training weights each epoch), which stalled synthchairs (27 steps per epoch) for
     # ~10 epochs; since 2026-12-06 the average warms up and is used for evaluation only
-    # (ema_mode="evaluate", selib.training.ema). See the README's cpu-profile section.
+    # (ema_mode="evaluate", selib.training.ema). Repeated with it in float32 (AVX2 machine, seed 0,
+    # bench/results/time_to_accuracy_f32.md): 95 % at 0.48x v0.1's time, saved 97.12 % (v0.1 96.27 %)
+    # at 0.73x, since an epoch costs 0.97x v0.1's there. See the README's cpu-profile section.
     "cpu": _RECIPE.replace(
         name="cpu", image_size=144, batch_size=32, epochs=30, use_ema=True, ema_momentum=0.99,
         notes="2-core CPU recipe: half-width SE-ResNet-18 at 144² colour, AdamW + cosine for 30 "
