@@ -611,7 +611,8 @@ def plot_curves(res: dict, path: Path) -> None:
                ylabel="test accuracy after the epoch (%)",
                title=f"Time to accuracy, one line per seed ({title})")
     axes[0].legend(loc="lower right", fontsize=8)
-    fig.suptitle(f"{Path(str(res['params'].get('data', ''))).name}: {len(res['params']['seeds'])} seeds, "
+    n = len(res["params"]["seeds"])
+    fig.suptitle(f"{Path(str(res['params'].get('data', ''))).name}: {n} seed{'s' * (n != 1)}, "
                  f"{res['machine'].get('date', '')}", fontsize=9)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
