@@ -288,17 +288,22 @@ def test_overwrite_of_an_unfinished_run_never_resumes_its_backup(crash, prepared
     assert_finished_run(out)
 
 
+def _file_bytes(run: Path) -> dict[str, bytes]:
+    """Every file of a run folder (the lock aside), to show that a refused command changed nothing."""
+    return {p.name: p.read_bytes() for p in run.iterdir() if p.is_file() and p.name != ".lock"}
+
+
 def test_other_data_never_rewrites_class_names(run_copy, tmp_path):
     """Issue 15 #4: a re-run on a 2-class folder is refused before anything is written; the
     4-class model and its class names stay together and predict keeps working."""
     from selib.predictor import Predictor
     from selib.training.trainer import train
 
-    before = {p.name: p.read_bytes() for p in run_copy.iterdir() if p.is_file() and p.name != ".lock"}
+    before = _file_bytes(run_copy)
     two = make_toy_folder(tmp_path / "two", classes=("bench", "chair"), per_class=10, size=24)
     with pytest.raises(RunFolderError, match="holds a finished run of another dataset"):
         train(CFG, two, run_copy, verbose=0)
-    after = {p.name: p.read_bytes() for p in run_copy.iterdir() if p.is_file() and p.name != ".lock"}
+    after = _file_bytes(run_copy)
     assert after == before
     p = Predictor.load(run_copy)
     assert p.class_names == list(CLASSES)
@@ -343,11 +348,11 @@ def test_a_run_recorded_before_ema_mode_is_read_as_keras_own_average(run_copy, t
     from selib.training.trainer import load_run, train
 
     _written_before_ema_mode(run_copy, use_ema=True)
-    before = {p.name: p.read_bytes() for p in run_copy.iterdir() if p.is_file() and p.name != ".lock"}
+    before = _file_bytes(run_copy)
     with pytest.raises(RunFolderError) as err:
         train(CFG.replace(use_ema=True), toy_data, run_copy, verbose=0)
     assert "\n" not in str(err.value) and "ema_mode 'overwrite' -> 'evaluate'" in str(err.value)
-    assert {p.name: p.read_bytes() for p in run_copy.iterdir() if p.is_file() and p.name != ".lock"} == before
+    assert _file_bytes(run_copy) == before
     assert load_run(run_copy)[1].optim.ema_mode == "overwrite"
     _, trained = _train(run_copy, CFG.replace(use_ema=True, ema_mode="overwrite"), data=toy_data)
     assert trained == []                      # the config it was made with finds it finished
