@@ -87,6 +87,8 @@ def hardware(r: dict) -> str:
 def cpu_flags(m: dict) -> str:
     if m.get("cpu_isa") is not None:
         return "flags: " + (", ".join(m["cpu_isa"]) or "none of AVX2/AVX-512/BF16")
+    if "cpu_flags_bf16" not in m and "cpu_bf16" in m:
+        return "bfloat16 in hardware" if m["cpu_bf16"] else "no bfloat16 (float32 only)"
     if "cpu_flags_bf16" in m:
         bf16 = m["cpu_flags_bf16"]
         return f"flags: {', '.join(bf16)}" if bf16 else "no bfloat16 flags (float32 only)"
@@ -103,6 +105,12 @@ def software(r: dict) -> str:
 
 def date(r: dict) -> str:
     return str(machine(r).get("date") or r.get("date") or "not recorded")
+
+
+def load(r: dict) -> str:
+    """The load average when the run started: how busy the machine was (timings depend on it)."""
+    m = machine(r)
+    return "not recorded" if m.get("load_avg_at_start") is None else f"{m['load_avg_at_start']:.2f}"
 
 
 def command(r: dict) -> str:
@@ -128,7 +136,7 @@ def vs_keras(r: dict) -> Rendered:
     res, chk = r["results"], r["check"]
     t, i = res["train"]["selib_over_keras"], res["inference"]["selib_over_keras"]
     p = r["params"]
-    head = Headline("selib's seed network against a plain-Keras transcription",
+    head = Headline("the original report's network in selib against plain Keras",
                     f"training speed {ratio(t['cpu'], 3)} (CPU time), identical outputs", GENERATED)
     detail = table(["measure", "selib", "plain Keras", "selib / Keras"], [
         ["parameters", f"{chk['parameters']['selib']:,}", f"{chk['parameters']['keras']:,}", "same"],
@@ -153,12 +161,12 @@ def se_overhead(r: dict) -> Rendered:
     rows.append(["paper (ResNet-50, 224²)", f"{ratio(paper['train_ms']['ratio'])} (GPU)",
                  f"{ratio(paper['cpu_inference_ms']['ratio'])} (CPU)", "", ""])
     first = r["results"][0]
-    heads.append(Headline("what SE costs (seed network, with vs without SE)",
+    heads.append(Headline("what SE costs (the original report's network, with and without SE)",
                           f"training step {ratio(first['train_ratios']['cpu'], 3)} at {first['size']}² "
                           f"(paper: {ratio(paper['train_ms']['ratio'])}); "
                           f"multiply-adds +{100 * (first['macs_ratio'] - 1):.1f} %", GENERATED))
     p = r["params"]
-    detail = [f"Network `{p['model']}`, batch {p['batch']}, {p['channels']} channel(s). Ratios are SE / no SE, "
+    detail = [f"Network `{p['model']}` (the original report's), batch {p['batch']}, {p['channels']} channel(s). Ratios are SE / no SE, "
               "wall time / CPU time, medians of paired repeats.", "",
               *table(["input", "training step", "1-image inference", "multiply-adds", "parameters"], rows)]
     return heads, detail
@@ -193,19 +201,6 @@ def machine_limit_investigation(r: dict) -> Rendered:
                      f"{best['variant']}: {pct(best['fraction_cpu'], 0)}", GENERATED)], detail
 
 
-def input_pipeline(r: dict) -> Rendered:
-    rows = [[k, ratio(v["ratios_to_tensors"]["wall"], 3), ratio(v["ratios_to_tensors"]["cpu"], 3)]
-            for k, v in r["results"].items()]
-    p = r["params"]
-    detail = [f"The {p['network']} at {p['size']}²×{p['channels']}, batch {p['batch']}: training steps/s "
-              "fed from each source, relative to pre-made tensors.", "",
-              *table(["source", "wall", "CPU time"], rows)]
-    key = next(k for k in r["results"] if k not in ("tensors",))
-    return [Headline("what feeding the model costs",
-                     f"{key}: {ratio(r['results'][key]['ratios_to_tensors']['cpu'], 3)} the steps/s of pre-made tensors",
-                     GENERATED)], detail
-
-
 def loader(r: dict) -> Rendered:
     rows = [[str(x["size"]), f"{x['seed_wall_s']:.1f} s", f"{x['selib_cold_wall_s']:.1f} s",
              f"{x['decode_ceiling_wall_s']:.1f} s", f"{x['selib_cached_wall_s']:.2f} s",
@@ -213,18 +208,18 @@ def loader(r: dict) -> Rendered:
             for x in r["results"]]
     p = r["params"]
     detail = [f"{p['n']:,} generated photo-like JPEGs ({p['min_px']:,}–{p['max_px']:,} px) loaded in grayscale by "
-              "selib and by the seed report's loop (`cv2.imread` + `cv2.resize`, one thread). The decode "
+              "selib and by the original report's loop (`cv2.imread` + `cv2.resize`, one thread). The decode "
               "ceiling is the JPEG decodes alone on every core: the fastest any cold loader can be.", "",
-              *table(["size", "seed loop", "selib cold", "decode ceiling", "selib cached",
+              *table(["size", "report's loop", "selib cold", "decode ceiling", "selib cached",
                       "cold speed-up", "ceiling speed-up", "cached speed-up"], rows)]
     real = r.get("realdata")
     if real:
         rrows = [[str(s["size"]), f"{s['seed_wall_s']:.2f} s", f"{s['load_cold_wall_s']:.2f} s",
                   f"{s['load_cached_wall_s']:.2f} s"] for s in real["sizes"]]
         detail += ["", f"On {real['seen']:,} photos of {REAL} (scan {real['scan_wall_s']:.1f} s):", "",
-                   *table(["size", "seed loop", "selib cold", "selib cached"], rrows)]
+                   *table(["size", "report's loop", "selib cold", "selib cached"], rrows)]
     x = r["results"][0]
-    return [Headline("loading photos against the seed report's loop",
+    return [Headline("loading photos against the original report's loop",
                      f"cached {ratio(x['speedup_cached'], 0)}, cold {ratio(x['speedup_cold'], 1)} "
                      f"(ceiling {ratio(x['speedup_ceiling'], 1)}) at {x['size']} px", GENERATED)], detail
 
@@ -363,10 +358,8 @@ KINDS: dict[str, Kind] = {
                            "Does selib's network train as fast as the same network in plain Keras?", vs_keras),
     "bench_se_overhead": Kind("What SE costs", "Time and size of the network with SE against without.",
                               se_overhead),
-    "bench_loader": Kind("Loading photos", "selib's loader against the seed report's loop, cold and cached.",
+    "bench_loader": Kind("Loading photos", "selib's loader against the original report's loop, cold and cached.",
                          loader),
-    "bench_input_pipeline": Kind("Feeding the model", "Does the input pipeline slow training down?",
-                                 input_pipeline),
     "bench_machine_limit": Kind("Training against the CPU's peak",
                                 "What fraction of the matmul peak does training reach, and where does the rest go?",
                                 machine_limit),
@@ -375,9 +368,10 @@ KINDS: dict[str, Kind] = {
                                             machine_limit_investigation),
 }
 
-# The README's headline table: these results' first headline row each, in this order
-HEADLINE = ["time_to_accuracy_f32", "se_on_real", "gpu_profiles", "gpu_seed_jax", "bench_vs_keras",
-            "bench_se_overhead", "bench_loader"]
+# The README's headline table: these results' first headline row each, in this order (what the
+# repository alone reproduces first, then the results on photos)
+HEADLINE = ["gpu_profiles", "gpu_seed_jax", "bench_vs_keras", "bench_se_overhead", "bench_loader",
+            "time_to_accuracy_f32", "se_on_real"]
 
 # Study results the notebooks write, shown here too (none yet: e.g. notebooks/results/06_ablation.json)
 EXTRA_RESULTS: list[Path] = []
@@ -425,7 +419,8 @@ def render_page(results: dict[str, dict]) -> str:
         if name in KINDS:
             sections += [KINDS[name].question, ""]
         sections += [f"- command: {code(command(r))}", f"- hardware: {hardware(r)}; software: {software(r)}",
-                     f"- date: {date(r)}", f"- data: {heads[0].data if heads else '–'}",
+                     f"- date: {date(r)}; load average at start: {load(r)}",
+                     f"- data: {heads[0].data if heads else '–'}",
                      f"- file: `bench/results/{name}.json`", "", *detail, ""]
     lines += table(["question", "result", "data", "hardware", "date", "command"], rows)
     lines += ["", "How the benchmarks time things (interleaved repeats, paired ratios, CPU time on a "
@@ -455,7 +450,11 @@ def short_hardware(r: dict) -> str:
     if gpus:
         return f"1 GPU ({gpus[0].replace('NVIDIA ', '')})" if len(gpus) == 1 else f"{len(gpus)} GPUs"
     cores = m.get("usable_cpus") or m.get("cpus")
-    return f"{cores} CPU cores" if cores else "CPU"
+    text = f"{cores} CPU cores" if cores else "CPU"
+    bf16 = m.get("cpu_bf16")
+    if bf16 is None and m.get("cpu_isa") is not None:
+        bf16 = bool({"avx512_bf16", "amx_bf16"} & set(m["cpu_isa"]))
+    return text if bf16 is None else f"{text}, {'with' if bf16 else 'without'} bfloat16"
 
 
 def with_readme_block(readme: str, block: str) -> str:
