@@ -73,10 +73,10 @@ def hardware(r: dict) -> str:
     """CPU model, cores and instruction-set flags, or the GPU; what a reader needs to compare."""
     m = machine(r)
     gpus = m.get("gpus") or ([r["gpu"]] if r.get("gpu") else [])
-    if isinstance(r.get("device"), dict) and r["device"].get("name"):
-        gpus = [r["device"]["name"]]
+    device = r.get("device") if isinstance(r.get("device"), dict) else {}
+    gpus = gpus or [str(g) for g in device.get("gpus") or []]
     if gpus:
-        backend = m.get("backend") or r.get("backend") or (r.get("device") or {}).get("backend") or ""
+        backend = m.get("backend") or r.get("backend") or device.get("backend") or ""
         return f"GPU: {', '.join(map(str, gpus))}" + (f" ({backend})" if backend else "")
     cpu = m.get("cpu") or "CPU model not recorded"
     cores = m.get("usable_cpus") or m.get("cpus")
@@ -389,9 +389,20 @@ def ordered(results: dict[str, dict]) -> list[str]:
     return [n for n in KINDS if n in results] + sorted(n for n in results if n not in KINDS)
 
 
+NO_RENDERER = "No renderer for this result yet: see the JSON file."
+STALE_RENDERER = "This file's layout is not the one `bench/report.py` knows ({}): see the JSON file."
+
+
 def render(name: str, r: dict) -> Rendered:
+    """The result's headline rows and detail; a file its renderer cannot read is still listed
+    (with its provenance), and ``tests/test_report.py`` names it so the renderer gets updated."""
     kind = KINDS.get(name)
-    return kind.render(r) if kind else ([], ["No renderer for this result yet: see the JSON file."])
+    if kind is None:
+        return [], [NO_RENDERER]
+    try:
+        return kind.render(r)
+    except (KeyError, TypeError, ValueError, IndexError, StopIteration) as e:
+        return [], [STALE_RENDERER.format(f"{type(e).__name__}: {e}")]
 
 
 def anchor(title: str) -> str:

@@ -64,6 +64,14 @@ def test_every_result_file_has_a_section_and_every_row_its_provenance(results):
         assert "not recorded" not in command, row
 
 
+def test_every_committed_result_has_a_renderer_that_reads_it(results):
+    """A new result file, or one whose layout changed, needs its renderer in bench/report.py."""
+    stale = {name: report.render(name, r)[1] for name, r in results.items()}
+    stale = {n: d for n, d in stale.items() if d and (d[0] == report.NO_RENDERER or
+                                                       d[0].startswith(report.STALE_RENDERER.split("{")[0]))}
+    assert not stale, stale
+
+
 def test_a_changed_number_changes_the_page_and_the_readme(results):
     """The generator reads the JSON: a different accuracy in the file is a different page."""
     changed = copy.deepcopy(results)
@@ -80,6 +88,10 @@ def test_an_unknown_result_file_is_listed_with_its_provenance(tmp_path, results)
     page = report.render_page(report.load_results(tmp_path))
     assert "`bench/results/new_thing.json`" in page and "4-core Some CPU, flags: avx2" in page
     assert "2030-01-01 00:00 UTC" in page and "python bench/new_thing.py" in page
+    assert report.NO_RENDERER in page
+    # a known kind whose file lost a field is listed too, and says so
+    broken = {"se_on_real": {"machine": new["machine"], "command": new["command"], "summary": {}}}
+    assert "is not the one `bench/report.py` knows (KeyError" in report.render_page(broken)
 
 
 def test_hardware_names_the_cpu_flags_or_the_gpu():
@@ -87,6 +99,7 @@ def test_hardware_names_the_cpu_flags_or_the_gpu():
         == "2-core AMD EPYC, flags: avx512_bf16"
     assert "no bfloat16" in report.hardware({"machine": {"cpu": "X", "cpu_flags_bf16": []}})
     assert report.hardware({"machine": {"gpus": ["NVIDIA H200"], "backend": "jax"}}) == "GPU: NVIDIA H200 (jax)"
+    assert report.hardware({"machine": {"gpus": []}, "device": {"gpus": ["H100"], "backend": "jax"}}) == "GPU: H100 (jax)"
 
 
 def test_readme_block_needs_its_markers():
