@@ -10,6 +10,7 @@ import importlib.util
 import json
 import math
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
 def _load(name: str):
     spec = importlib.util.spec_from_file_location(f"_bench_{name}", BENCH / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module          # dataclasses (bench/report.py) look their module up there
     spec.loader.exec_module(module)
     return module
 
@@ -274,3 +276,17 @@ def test_loader_result_names_the_real_photos_relative_to_the_repository(tmp_path
     loader.main(["--n", "4", "--sizes", "32", "--min-px", "200", "--max-px", "300", "--sample", "2",
                  "--workers", "1", "--realdata", str(real), "--json", str(out)])
     assert json.loads(out.read_text())["realdata"]["path"] == "../shared/realdata"
+
+
+def test_synth_to_real_writes_a_result_the_report_renders(tmp_path):
+    """The synthchairs yardstick writes its JSON with machine and command, like every result
+    the docs publish, and bench/report.py turns it into a row and a confusion matrix."""
+    out = tmp_path / "synth_only.json"
+    assert _load("synth_to_real").main(["--synth-only", "--data", str(tmp_path / "synth"), "--per-class", "5",
+                                       "--size", "16", "--epochs", "1", "--json", str(out)]) == 0
+    r = json.loads(out.read_text())
+    assert r["mode"] == "synth-only" and 0 <= r["accuracy"] <= 1 and r["machine"]["date"]
+    assert r["command"].startswith("python bench/synth_to_real.py --synth-only")
+    assert sum(map(sum, r["confusion"])) == r["n_test"] == 4       # one of every 5 per class held out
+    page = _load("report").render_page({"synth_only": r})
+    assert "How hard synthchairs is" in page and "| **bench** |" in page
