@@ -105,3 +105,18 @@ def test_hardware_names_the_cpu_flags_or_the_gpu():
 def test_readme_block_needs_its_markers():
     with pytest.raises(ValueError, match="results:start"):
         report.with_readme_block("# no markers here\n", "x")
+
+
+def test_readme_and_design_pages_stay_a_guide_not_a_lab_notebook():
+    """Dates, machine load and run history belong in the generated results page only."""
+    import re
+
+    readme = (REPO / "README.md").read_text()
+    assert len(readme.splitlines()) <= 250
+    pages = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    for page in pages:
+        if page.name == "results.md":
+            continue
+        text = page.read_text()
+        found = re.findall(r"\b20\d\d-\d\d-\d\d\b|load average|this machine|this session|today", text, re.I)
+        assert not found, (page.name, found)
