@@ -24,6 +24,7 @@ not assumed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -39,6 +40,8 @@ import _common as C  # noqa: E402
 VARIANTS: dict[str, tuple[dict, dict, str]] = {
     "full": ({}, {}, "the cpu profile's step, float32"),
     "no_augment": ({"augment": None}, {}, "augmentation off (the affine warp, contrast, brightness)"),
+    "warp_only": ({}, {"SELIB_PROFILE_AUG": "warp"}, "augmentation: the affine warp alone"),
+    "color_only": ({}, {"SELIB_PROFILE_AUG": "color"}, "augmentation: contrast and brightness alone"),
     "no_se": ({"ratio": None}, {}, "SE blocks off"),
     "no_ema": ({"use_ema": False}, {}, "weight average off"),
     "sgd": ({"optimizer": "sgd", "weight_decay": 0.0, "use_ema": False}, {}, "SGD, no weight average"),
@@ -54,8 +57,9 @@ VARIANTS: dict[str, tuple[dict, dict, str]] = {
 }
 
 
-def _identity_bn() -> None:
-    """Replace keras' BatchNormalization by an identity with the same signature (no_bn only)."""
+@contextlib.contextmanager
+def _no_bn():
+    """While building: keras' BatchNormalization is an identity with the same signature."""
     import keras
 
     class NoBN(keras.layers.Layer):
@@ -65,75 +69,126 @@ def _identity_bn() -> None:
         def call(self, x, training=None):
             return x
 
-    keras.layers.BatchNormalization = NoBN
+    saved, keras.layers.BatchNormalization = keras.layers.BatchNormalization, NoBN
+    try:
+        yield
+    finally:
+        keras.layers.BatchNormalization = saved
 
 
-def _onednn_isa() -> str | None:
-    """The instruction set oneDNN dispatched to (read from its verbose line), or None."""
-    return os.environ.get("_SELIB_ONEDNN_ISA")
+@contextlib.contextmanager
+def _partial_augmentation(part: str):
+    """While building: keep one part of the augmentation block (the warp, or the colour changes)."""
+    import keras
+
+    from selib.layers import augment
+
+    full = augment.augmentation
+
+    def partial(strength="light", **kwargs):
+        block = full(strength, **kwargs)
+        keep = [la for la in block.layers if isinstance(la, augment.RandomAffine) == (part == "warp")]
+        return keras.Sequential(keep, name=block.name)
+
+    augment.augmentation = partial
+    try:
+        yield
+    finally:
+        augment.augmentation = full
 
 
-def measure(variant: str, profile: str, steps: int, rounds: int, tiny: bool) -> dict:
-    """Seconds per training step of one variant, in this process."""
-    overrides, _env, _what = VARIANTS[variant]
-    if os.environ.get("SELIB_PROFILE_INTER_OP"):
-        import tensorflow as tf
+def _build_patch(env: dict):
+    if env.get("SELIB_PROFILE_NO_BN"):
+        return _no_bn()
+    if env.get("SELIB_PROFILE_AUG"):
+        return _partial_augmentation(env["SELIB_PROFILE_AUG"])
+    return contextlib.nullcontext()
 
-        tf.config.threading.set_inter_op_parallelism_threads(int(os.environ["SELIB_PROFILE_INTER_OP"]))
+
+#: process-level settings: a variant with one of these runs in a process of its own
+PROCESS_ENV = ("KERAS_BACKEND", "SELIB_PROFILE_INTER_OP")
+
+
+def _in_process(variant: str) -> bool:
+    return not any(k in VARIANTS[variant][1] for k in PROCESS_ENV)
+
+
+def _prepared(variant: str, profile: str, steps: int, tiny: bool):
+    """(model, x, y, batch size, callbacks, precision) of one variant, built and traced."""
     import keras
     import numpy as np
-    import selib  # noqa: F401
     from selib.training.ema import SwapAverage
     from selib.training.optimizers import compile_model
     from selib.training.profiles import PROFILES
     from selib.training.trainer import build_model, runtime
 
-    if os.environ.get("SELIB_PROFILE_NO_BN"):
-        _identity_bn()
+    overrides, env, _what = VARIANTS[variant]
     config = PROFILES[profile].replace(precision="float32", **overrides)
     if tiny:
         config = config.replace(image_size=32, depth=(1,), filters=(8,), initial_filters=8)
     d, bs = config.data, config.optim.batch_size
     rng = np.random.default_rng(0)
-    n = bs * steps
-    x = rng.integers(0, 256, (n, d.image_size, d.image_size, d.channels), dtype=np.uint8)
-    y = keras.utils.to_categorical(rng.integers(0, 4, n), 4)
-    with runtime(config.runtime) as rt:
+    x = rng.integers(0, 256, (bs * steps, d.image_size, d.image_size, d.channels), dtype=np.uint8)
+    y = keras.utils.to_categorical(rng.integers(0, 4, bs * steps), 4)
+    with runtime(config.runtime) as rt, _build_patch(env):
         model = build_model(config, 4)
         compile_model(model, config.optim, steps, rt.jit_compile)
-        # the trainer's own weight-average swap (validation and saves see the average)
-        cbs = [SwapAverage()] if config.optim.swaps_average else []
-        t0 = time.perf_counter()
-        model.fit(x, y, batch_size=bs, epochs=1, verbose=0, shuffle=False, callbacks=cbs)  # trace / compile
-        warm = time.perf_counter() - t0
-        wall, cpu = [], []
-        for _ in range(rounds):
+    # the trainer's own weight-average swap (validation and saves see the average)
+    cbs = [SwapAverage()] if config.optim.swaps_average else []
+    t0 = time.perf_counter()
+    model.fit(x, y, batch_size=bs, epochs=1, verbose=0, shuffle=False, callbacks=cbs)   # trace
+    return model, x, y, bs, cbs, rt.precision, time.perf_counter() - t0, d.image_size
+
+
+def measure(variants: list[str], profile: str, steps: int, rounds: int, tiny: bool) -> list[dict]:
+    """Seconds per training step of each variant, in this process, the rounds interleaved
+    (v1, v2, …, v1, v2, …) so that a change in the machine's load hits every variant alike."""
+    if os.environ.get("SELIB_PROFILE_INTER_OP"):
+        import tensorflow as tf
+
+        tf.config.threading.set_inter_op_parallelism_threads(int(os.environ["SELIB_PROFILE_INTER_OP"]))
+    import keras
+    import selib  # noqa: F401
+
+    ready = {v: _prepared(v, profile, steps, tiny) for v in variants}
+    wall: dict[str, list[float]] = {v: [] for v in variants}
+    cpu: dict[str, list[float]] = {v: [] for v in variants}
+    for _ in range(rounds):
+        for v, (model, x, y, bs, cbs, *_rest) in ready.items():
             w0, c0 = time.perf_counter(), time.process_time()
             model.fit(x, y, batch_size=bs, epochs=1, verbose=0, shuffle=False, callbacks=cbs)
-            wall.append((time.perf_counter() - w0) / steps)
-            cpu.append((time.process_time() - c0) / steps)
-    return {"variant": variant, "what": VARIANTS[variant][2], "backend": keras.backend.backend(),
-            "image_size": d.image_size, "batch_size": bs, "precision": rt.precision,
-            "first_pass_seconds": warm, "wall_per_step": statistics.median(wall),
-            "cpu_per_step": statistics.median(cpu), "wall_per_image": statistics.median(wall) / bs,
-            "cpu_per_image": statistics.median(cpu) / bs, "rounds": rounds, "steps": steps}
+            wall[v].append((time.perf_counter() - w0) / steps)
+            cpu[v].append((time.process_time() - c0) / steps)
+    rows = []
+    for v, (model, x, y, bs, cbs, precision, warm, size) in ready.items():
+        w, c = statistics.median(wall[v]), statistics.median(cpu[v])
+        rows.append({"variant": v, "what": VARIANTS[v][2], "backend": keras.backend.backend(),
+                     "image_size": size, "batch_size": bs, "precision": precision,
+                     "first_pass_seconds": warm, "wall_per_step": w, "cpu_per_step": c,
+                     "wall_per_image": w / bs, "cpu_per_image": c / bs, "rounds": rounds, "steps": steps,
+                     "process": "shared" if _in_process(v) else "own"})
+    return rows
 
 
-def run_variant(variant: str, a: argparse.Namespace) -> dict:
-    """One variant in a fresh process (its own backend, threads and oneDNN dispatch)."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **VARIANTS[variant][1])
+def run_group(variants: list[str], a: argparse.Namespace) -> list[dict]:
+    """Variants measured together in one fresh process (its backend, threads and oneDNN dispatch)."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    for v in variants:
+        env.update({k: val for k, val in VARIANTS[v][1].items() if k in PROCESS_ENV})
     env.setdefault("KERAS_BACKEND", "tensorflow")
-    cmd = [sys.executable, __file__, "--child", variant, "--profile", a.profile, "--steps", str(a.steps),
+    cmd = [sys.executable, __file__, "--child", ",".join(variants), "--profile", a.profile, "--steps", str(a.steps),
            "--rounds", str(a.rounds)] + (["--tiny"] if a.tiny else [])
     load0 = C.load_avg()
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=3600)
     if out.returncode != 0:
         tail = (out.stderr or out.stdout).strip().splitlines()[-1:] or ["no output"]
-        return {"variant": variant, "error": tail[0]}
-    row = json.loads(out.stdout.strip().splitlines()[-1])
-    row["load_avg"] = {"before": load0, "after": C.load_avg()}
-    row["onednn_isa"] = onednn_isa(env) if row["backend"] == "tensorflow" and variant == "full" else None
-    return row
+        return [{"variant": v, "error": tail[0]} for v in variants]
+    rows = json.loads(out.stdout.strip().splitlines()[-1])
+    isa = onednn_isa(env) if env["KERAS_BACKEND"] == "tensorflow" else None
+    for row in rows:
+        row["load_avg"] = {"before": load0, "after": C.load_avg()}
+        row["onednn_isa"] = isa
+    return rows
 
 
 def onednn_isa(env: dict) -> str | None:
@@ -148,27 +203,34 @@ def onednn_isa(env: dict) -> str | None:
     return None
 
 
+#: the variant each one is compared with (default: full); JAX runs without the weight average
+REFERENCE = {"jax": "no_ema"}
+
+
 def summarize(rows: list[dict]) -> list[dict]:
-    """Each variant's step time as a ratio of ``full``'s (wall and CPU clock)."""
-    full = next((r for r in rows if r.get("variant") == "full" and "error" not in r), None)
+    """Each variant's time per image as a ratio of its reference's (wall and CPU clock); a variant
+    measured in a process of its own is compared across processes (noisier: see ``process``)."""
+    ok = {r["variant"]: r for r in rows if "error" not in r}
     out = []
     for r in rows:
-        if "error" in r or full is None:
-            out.append({"variant": r["variant"], "error": r.get("error", "no full row")})
+        ref = ok.get(REFERENCE.get(r["variant"], "full"))
+        if "error" in r or ref is None:
+            out.append({"variant": r["variant"], "error": r.get("error", "no reference row")})
             continue
-        out.append({"variant": r["variant"], "what": r["what"],
+        out.append({"variant": r["variant"], "what": r["what"], "reference": ref["variant"],
+                    "process": r.get("process"),
                     "wall_ms_per_image": 1000 * r["wall_per_image"], "cpu_ms_per_image": 1000 * r["cpu_per_image"],
-                    "wall_ratio_to_full": r["wall_per_image"] / full["wall_per_image"],
-                    "cpu_ratio_to_full": r["cpu_per_image"] / full["cpu_per_image"]})
+                    "wall_ratio": r["wall_per_image"] / ref["wall_per_image"],
+                    "cpu_ratio": r["cpu_per_image"] / ref["cpu_per_image"]})
     return out
 
 
 def markdown(rows: list[dict]) -> str:
-    body = [[r["variant"], r.get("what", r.get("error")), f"{r.get('wall_ms_per_image', 0):.2f}",
-             f"{r.get('cpu_ms_per_image', 0):.2f}", f"{r.get('wall_ratio_to_full', 0):.2f}",
-             f"{r.get('cpu_ratio_to_full', 0):.2f}"] for r in rows]
-    return C.table(["variant", "what changes", "wall ms/image", "CPU ms/image", "wall × full",
-                    "CPU × full"], body)
+    body = [[r["variant"], r.get("what", r.get("error")), r.get("reference", ""), r.get("process", ""),
+             f"{r.get('wall_ms_per_image', 0):.2f}", f"{r.get('cpu_ms_per_image', 0):.2f}",
+             f"{r.get('wall_ratio', 0):.2f}", f"{r.get('cpu_ratio', 0):.2f}"] for r in rows]
+    return C.table(["variant", "what changes", "against", "process", "wall ms/image", "CPU ms/image",
+                    "wall ×", "CPU ×"], body)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -176,14 +238,14 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated (default: all)")
     ap.add_argument("--profile", default="cpu", help="the training profile to take apart (default cpu)")
     ap.add_argument("--steps", type=int, default=10, help="training steps per timed pass (default 10)")
-    ap.add_argument("--rounds", type=int, default=3, help="timed passes per variant (default 3)")
+    ap.add_argument("--rounds", type=int, default=5, help="timed passes per variant (default 3)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--json", type=Path, help="write the result here")
     ap.add_argument("--markdown", type=Path, help="write the table here")
     ap.add_argument("--tiny", action="store_true", help="a tiny network at 32², 2 steps: seconds")
     a = ap.parse_args(argv)
     if a.child:
-        print(json.dumps(measure(a.child, a.profile, a.steps, a.rounds, a.tiny)))
+        print(json.dumps(measure(a.child.split(","), a.profile, a.steps, a.rounds, a.tiny)))
         return {}
     if a.tiny:
         a.steps, a.rounds = 2, 1
@@ -193,11 +255,13 @@ def main(argv: list[str] | None = None) -> dict:
         ap.error(f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(VARIANTS)}")
     res = {"machine": C.machine_info(), "command": "python bench/profile_epoch.py " + " ".join(argv or sys.argv[1:]),
            "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA"), "rows": []}
-    for v in wanted:
-        row = run_variant(v, a)
-        res["rows"].append(row)
+    shared = [v for v in wanted if _in_process(v)]
+    groups = ([shared] if shared else []) + [[v] for v in wanted if not _in_process(v)]
+    for group in groups:
+        rows = run_group(group, a)
+        res["rows"].extend(rows)
         res["summary"] = summarize(res["rows"])
-        print(json.dumps(row), flush=True)
+        print(json.dumps(rows), flush=True)
         C.write_json(a.json, res)
     print(markdown(res["summary"]))
     C.write_text(a.markdown, markdown(res["summary"]) + "\n")
