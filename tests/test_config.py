@@ -220,3 +220,12 @@ def test_as_recorded_reads_former_model_names():
         assert TrainConfig.from_dict(plain) == PROFILES["gpu"].replace(attn=None)
     eca = as_recorded({**today, "model": {**former, "attention": "eca", "model_weight_decay": 0.0}})
     assert TrainConfig.from_dict(eca) == PROFILES["gpu"].replace(attn="eca", attn_kwargs={}, l2=0.0)
+
+
+def test_a_config_file_with_former_names_loads(tmp_path):
+    record = PROFILES["seed"].to_dict()
+    model = {k: v for k, v in record["model"].items() if k not in ("attn", "attn_kwargs", "l2")}
+    record["model"] = {**model, "attention": "se", "se_min_units": 1, "se_gate": "sigmoid",
+                       "se_squeeze": "avg", "se_use_bias": False, "model_weight_decay": 1e-4}
+    (tmp_path / "config.json").write_text(json.dumps(record))
+    assert TrainConfig.load(tmp_path / "config.json") == PROFILES["seed"]

@@ -39,6 +39,7 @@ def test_seed_model_matches_report_exactly():
     assert m.count_params() == 9_777_472
     assert _trainable(m) == 9_771_200
     assert m.count_params() - _trainable(m) == 6_272
+    assert len(m.losses) == 2                  # the seed code's L2 on the stem conv and the classifier
     # the loop bug: stages get [2, 1, 1, 2] blocks
     blocks = {l.name.rsplit("_", 1)[0] for l in se_layers(m)}
     assert sorted(blocks) == ["conv2_block1", "conv2_block2", "conv3_block1", "conv4_block1",

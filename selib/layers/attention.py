@@ -8,6 +8,11 @@ editing any model code::
     selib.se_resnet50(attn="eca")                       # a registered name
     selib.se_resnet50(attn=MyGate, attn_kwargs={...})   # any Layer subclass
     selib.se_resnet50(attn=lambda name: MyGate(3, name=name))   # any callable returning a layer
+    selib.se_resnet50(ratio=8, attn_kwargs={"min_units": 8, "gate": "tanh"})   # SE's options
+
+``attn_kwargs`` are the layer's own keyword arguments, under the layer's own names, and they reach
+it untouched: the network code knows no option of any attention. The one exception is SE's
+reduction ratio, which every builder takes as ``ratio`` (see :func:`attn_options`).
 
 The contract of a factory: ``factory(name=..., **attn_kwargs)`` returns a Keras layer that maps
 a 4-D ``(N, H, W, C)`` tensor to one of the same shape (it reads ``C`` in ``build``, so unlike

@@ -11,7 +11,8 @@ Two block styles:
 
 * ``style="v1"`` (default; :func:`se_resnet50` …) — the paper's SE-ResNet: post-activation,
   stride on the first 1×1 of the bottleneck, projection shortcut with BN. With ``ratio=None``
-  it *is* ``keras.applications.ResNet50(weights=None)``: same layers, same names, same shapes.
+  it *is* ``keras.applications.ResNet50(weights=None)``: the same layers under the same names,
+  the classifier included, so the same weights give the same outputs.
 * ``style="preact"`` (:func:`se_resnet50v2` …, and :func:`~selib.models.seed.seed_model`) — the
   seed report's code (itself from the popular Keras SE-ResNet implementation): pre-activation
   blocks (BN-ReLU before each conv, convs without bias), a 1×1 projection shortcut from the
