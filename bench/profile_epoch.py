@@ -39,7 +39,7 @@ import _common as C  # noqa: E402
 VARIANTS: dict[str, tuple[dict, dict, str]] = {
     "full": ({}, {}, "the cpu profile's step, float32"),
     "no_augment": ({"augment": None}, {}, "augmentation off (the affine warp, contrast, brightness)"),
-    "no_se": ({"ratio": None}, {}, "SE blocks off"),
+    "no_se": ({"attn": None}, {}, "SE blocks off"),
     "no_ema": ({"use_ema": False}, {}, "weight average off"),
     "sgd": ({"optimizer": "sgd", "weight_decay": 0.0, "use_ema": False}, {}, "SGD, no weight average"),
     "no_bn": ({}, {"SELIB_PROFILE_NO_BN": "1"}, "batch normalisation replaced by an identity"),
