@@ -42,7 +42,7 @@ VARIANTS: dict[str, tuple[dict, dict, str]] = {
     "no_augment": ({"augment": None}, {}, "augmentation off (the affine warp, contrast, brightness)"),
     "warp_only": ({}, {"SELIB_PROFILE_AUG": "warp"}, "augmentation: the affine warp alone"),
     "color_only": ({}, {"SELIB_PROFILE_AUG": "color"}, "augmentation: contrast and brightness alone"),
-    "no_se": ({"ratio": None}, {}, "SE blocks off"),
+    "no_se": ({"attn": None}, {}, "SE blocks off"),
     "no_ema": ({"use_ema": False}, {}, "weight average off"),
     "sgd": ({"optimizer": "sgd", "weight_decay": 0.0, "use_ema": False}, {}, "SGD, no weight average"),
     "no_bn": ({}, {"SELIB_PROFILE_NO_BN": "1"}, "batch normalisation replaced by an identity"),

@@ -5,7 +5,7 @@
     python bench/se_on_real.py --tiny                                               # seconds
 
 Notebook 06 asks the question on the built-in renders; this asks it on photos, with the same
-machinery (:mod:`selib.studies`): one recipe, two arms that differ only in ``ratio=None``, and
+machinery (:mod:`selib.studies`): one recipe, two arms that differ only in ``attn=None``, and
 seed ``k`` giving both arms the same split, batch order, augmentation draws and test images, so
 the result is a *paired* difference per seed. The verdict is read off the 95 % t-interval of the
 mean paired difference (:func:`selib.studies.compare`), never off which mean is larger, and every
@@ -13,11 +13,11 @@ accuracy comes with its binomial standard error on the test set's size.
 
 The recipe is the ``cpu`` profile's (half-width pre-activation SE-ResNet-18, AdamW + cosine, EMA,
 medium augmentation, test-time flip) at a smaller size and length so that 2 × 8 trainings fit in
-about 20 minutes on 2 cores, with ``se_min_units=8`` as in every study. The test set is each
-seed's own 20 % split (590 images for the 3 real classes). Runs are resumable (``--out``,
-default ``runs/bench/se_on_real``): a finished (variant, seed) is read back, not retrained.
-Without the photo folder the benchmark says so and exits 0 (a fresh clone has no
-``../shared/realdata``).
+about 20 minutes on 2 cores, with SE bottlenecks of at least 8 units (``attn_kwargs.min_units=8``)
+as in every study. The test set is each seed's own 20 % split (590 images for the 3 real classes).
+Runs are resumable (``--out``, default ``runs/bench/se_on_real``): a finished (variant, seed) is
+read back, not retrained. Without the photo folder the benchmark says so and exits 0 (a fresh
+clone has no ``../shared/realdata``).
 """
 from __future__ import annotations
 
@@ -36,7 +36,8 @@ def base_config(image_size: int, epochs: int):
     from selib.training.profiles import PROFILES
 
     return PROFILES["cpu"].replace(name="se_on_real", image_size=image_size, epochs=epochs,
-                                   se_min_units=8, notes="bench/se_on_real.py: SE vs no SE on photos")
+                                   attn_kwargs={"min_units": 8},
+                                   notes="bench/se_on_real.py: SE vs no SE on photos")
 
 
 #: --tiny: the smallest network the recipe builds, so the smoke test pays seconds, not minutes
@@ -47,7 +48,7 @@ def make_study(image_size: int, epochs: int, seeds: int, **overrides):
     from selib.studies import Study
 
     base = base_config(image_size, epochs).replace(**overrides)
-    return Study("se_on_real", base, {"no SE": {"ratio": None}, "SE": {}},
+    return Study("se_on_real", base, {"no SE": {"attn": None}, "SE": {}},
                  tuple(range(seeds)), reference="no SE", title="SE vs no SE on real photos",
                  xlabel="network", question="Does adding SE blocks change test accuracy on photos?",
                  paper="se", paper_labels={"no SE": "no SE", "SE": "SE"})

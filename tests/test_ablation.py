@@ -46,7 +46,7 @@ def fake_train(monkeypatch):
         run.file("model.keras").write_bytes(b"")
         pd.DataFrame({"epoch": [0, 1, 2], "epoch_seconds": [9.0, 2.0, 4.0]}).to_csv(
             run.file("history.csv"), index=False)
-        acc = 0.5 + 0.01 * config.get("seed") + (0.1 if config.get("ratio") else 0.0)
+        acc = 0.5 + 0.01 * config.get("seed") + (0.1 if config.get("attn") else 0.0)
         run.finish({"test_accuracy": acc, "n_test": len(prepared.split.x_test), "params": 10,
                     "train_seconds": 15.0})
         made.append((Path(out_dir), config.get("seed"), id(prepared)))
@@ -62,23 +62,23 @@ def fake_train(monkeypatch):
 # The study.
 # ---------------------------------------------------------------------------------------------
 def test_study_configs_pair_the_seed_and_fail_early():
-    study = Study("se", TINY, {"SE": {}, "no SE": {"ratio": None}}, seeds=(3, 5), reference="no SE")
+    study = Study("se", TINY, {"SE": {}, "no SE": {"attn": None}}, seeds=(3, 5), reference="no SE")
     assert study.labels == ["no SE", "SE"] and study.n_runs == 4
     cfg = study.config("no SE", 5)
-    assert (cfg.get("seed"), cfg.get("split_seed"), cfg.get("ratio")) == (5, 5, None)
+    assert (cfg.get("seed"), cfg.get("split_seed"), cfg.get("attn")) == (5, 5, None)
     assert [(label, s) for label, s, _ in study.runs()] == [("no SE", 3), ("SE", 3), ("no SE", 5), ("SE", 5)]
     with pytest.raises(ConfigError, match="unknown setting"):
         Study("bad", TINY, {"a": {}, "b": {"ratoi": 4}}, seeds=(0,), reference="a")
     with pytest.raises(ConfigError):
-        Study("bad", TINY, {"a": {}, "b": {"se_gate": "softmax"}}, seeds=(0,), reference="a")
+        Study("bad", TINY, {"a": {}, "b": {"attn_kwargs.gate": "softmax"}}, seeds=(0,), reference="a")
     with pytest.raises(ValueError, match="reference"):
         Study("bad", TINY, {"a": {}, "b": {}}, seeds=(0,), reference="c")
 
 
 def test_run_folders_are_named_by_config(tmp_path):
-    a, b = TINY.replace(seed=1), TINY.replace(seed=1, ratio=None)
+    a, b = TINY.replace(seed=1), TINY.replace(seed=1, attn=None)
     assert run_dir(tmp_path, a) == run_dir(tmp_path, TINY.replace(seed=1))
-    assert run_dir(tmp_path, a) != run_dir(tmp_path, b) != run_dir(tmp_path, TINY.replace(seed=2, ratio=None))
+    assert run_dir(tmp_path, a) != run_dir(tmp_path, b) != run_dir(tmp_path, TINY.replace(seed=2, attn=None))
     assert run_dir(tmp_path, a).name.startswith("seed1-")
 
 
@@ -97,7 +97,7 @@ def test_separate_test_set(toy, toy_test):
 
 
 def test_runner_pairs_reuses_and_shares(toy, toy_test, tmp_path, fake_train):
-    se = Study("se", TINY, {"no SE": {"ratio": None}, "SE": {}}, seeds=(0, 1), reference="no SE")
+    se = Study("se", TINY, {"no SE": {"attn": None}, "SE": {}}, seeds=(0, 1), reference="no SE")
     cache: dict = {}
     df = run_study(se, toy, tmp_path, test_dir=toy_test, cache=cache, progress=False)
     assert list(zip(df["label"], df["seed"])) == [("no SE", 0), ("SE", 0), ("no SE", 1), ("SE", 1)]
@@ -111,7 +111,7 @@ def test_runner_pairs_reuses_and_shares(toy, toy_test, tmp_path, fake_train):
     again = run_study(se, toy, tmp_path, test_dir=toy_test, cache=cache, progress=False)
     assert len(fake_train) == 4 and set(again["status"]) == {"cached"}
     # another study whose reference is the same config reads those runs back
-    gate = Study("gate", TINY, {"sigmoid": {}, "tanh": {"se_gate": "tanh"}}, seeds=(0, 1), reference="sigmoid")
+    gate = Study("gate", TINY, {"sigmoid": {}, "tanh": {"attn_kwargs.gate": "tanh"}}, seeds=(0, 1), reference="sigmoid")
     g = run_study(gate, toy, tmp_path, test_dir=toy_test, cache=cache, progress=False)
     assert g["status"].tolist() == ["cached", "trained", "cached", "trained"] and len(fake_train) == 6
     assert unique_runs([se, gate]) == 6
@@ -129,12 +129,12 @@ def test_a_diverged_run_drops_one_pair(toy, toy_test, tmp_path, fake_train, monk
     fake = trainer.train
 
     def sometimes(config, data_dir, out_dir, **kw):
-        if config.get("ratio") is None and config.get("seed") == 1:
+        if config.get("attn") is None and config.get("seed") == 1:
             raise TrainingDiverged("loss became NaN")
         return fake(config, data_dir, out_dir, **kw)
 
     monkeypatch.setattr(trainer, "train", sometimes)
-    se = Study("se", TINY, {"no SE": {"ratio": None}, "SE": {}}, seeds=(0, 1, 2), reference="no SE")
+    se = Study("se", TINY, {"no SE": {"attn": None}, "SE": {}}, seeds=(0, 1, 2), reference="no SE")
     df = run_study(se, toy, tmp_path, test_dir=toy_test, progress=False)
     bad = df[df["status"] == "diverged"]
     assert len(bad) == 1 and bad["accuracy"].isna().all() and bad["seed"].tolist() == [1]
@@ -143,7 +143,7 @@ def test_a_diverged_run_drops_one_pair(toy, toy_test, tmp_path, fake_train, monk
 
 
 def test_real_training_uses_the_separate_test_set(toy, toy_test, tmp_path):
-    study = Study("se", TINY, {"no SE": {"ratio": None}, "SE": {}}, seeds=(0,), reference="no SE")
+    study = Study("se", TINY, {"no SE": {"attn": None}, "SE": {}}, seeds=(0,), reference="no SE")
     df = run_study(study, toy, tmp_path, test_dir=toy_test, progress=False)
     assert (df["n_test"] == 20).all() and set(df["status"]) == {"trained"}
     # accuracy is a count of 20 test images, so a multiple of 5 points
@@ -167,7 +167,8 @@ def _results(study: Study, effects: dict[str, float], noise: float = 0.1, n_test
     return pd.DataFrame(rows)
 
 
-GATE = Study("gate", TINY, {"sigmoid": {}, "tanh": {"se_gate": "tanh"}, "relu": {"se_gate": "relu"}},
+GATE = Study("gate", TINY,
+             {"sigmoid": {}, "tanh": {"attn_kwargs.gate": "tanh"}, "relu": {"attn_kwargs.gate": "relu"}},
              seeds=tuple(range(8)), reference="sigmoid")
 
 
@@ -237,7 +238,7 @@ def test_ci_is_tiny_and_cpu_has_the_power():
     assert [s.name for s in cpu][0] == "se" and all(len(s.seeds) >= 8 for s in cpu)
     assert study_size("cpu").test_images >= 2000
     for s in cpu:                                  # never a degenerate 1- or 2-unit bottleneck
-        assert s.base.get("se_min_units") >= 8
+        assert s.base.get("attn_kwargs.min_units") >= 8
     # every study but "se" has the same reference config: it is trained once for all of them
     refs = {json.dumps(s.config(s.reference, 0).to_dict(), sort_keys=True) for s in cpu if s.name != "se"}
     assert len(refs) == 1

@@ -45,14 +45,19 @@ BAD = [  # (setting, value, words the one-line message must contain)
     ("architecture", "vgg", "unknown architecture 'vgg'"),
     ("style", "v2", "unknown style 'v2'; choose one of: v1, preact"),
     ("se_placement", "middle", "unknown se_placement 'middle'"),
-    ("se_gate", "softmax", "unknown se_gate 'softmax'"),
-    ("se_squeeze", "median", "unknown se_squeeze 'median'"),
+    ("attn", "cbam", "unknown attn 'cbam'; choose one of: se, eca, null"),
+    ("attn_kwargs.gate", "softmax", "attn_kwargs.gate of attn se must be one of: sigmoid, relu, tanh"),
+    ("attn_kwargs.squeeze", "median", "attn_kwargs.squeeze of attn se must be one of: avg, max, none"),
+    ("attn_kwargs.min_units", 0, "attn_kwargs.min_units of attn se must be an integer ≥ 1"),
+    ("attn_kwargs.kernel_size", 3, "unknown attn_kwargs.kernel_size for attn se; its options: min_units,"),
+    ("attn_kwargs", [8], "attn_kwargs must be a JSON object of the attention's options"),
     ("augment", "extreme", "unknown augment 'extreme'; choose one of: null, light, medium, strong"),
     ("precision", "fp8", "unknown precision 'fp8'"),
     ("epochs", 0, "epochs must be an integer ≥ 1"),
     ("epochs", "abc", "epochs must be an integer ≥ 1"),
     ("epochs", 2.5, "epochs must be an integer"),
-    ("ratio", 0, "ratio must be an integer ≥ 1 or null"),
+    ("ratio", 0, "ratio must be an integer ≥ 1"),
+    ("ratio", None, "ratio must be an integer ≥ 1, got None; attn=null builds the network without SE"),
     ("image_size", 4, "image_size must be an integer ≥ 8"),
     ("image_size", "abc", "image_size must be an integer ≥ 8"),
     ("batch_size", 0, "batch_size must be an integer ≥ 1"),
@@ -77,7 +82,7 @@ def test_bad_values_are_one_line_errors(key, value, message):
 def test_choice_lists_are_the_documented_ones():
     assert CHOICES["optimizer"] == ("adam", "adamw", "sgd")
     for name in ("optimizer", "schedule", "color", "fit", "architecture", "style", "se_placement",
-                 "se_gate", "se_squeeze", "augment", "precision"):
+                 "attn", "augment", "precision"):
         assert name in TrainConfig.fields()
 
 
@@ -120,6 +125,10 @@ def test_parse_assignment():
     assert parse_assignment("ratio=null") == ("ratio", None)
     assert parse_assignment("depth=[1,1]") == ("depth", [1, 1])
     assert parse_assignment("optimizer=sgd") == ("optimizer", "sgd")
+    assert parse_assignment("attn_kwargs.min_units=8") == ("attn_kwargs.min_units", 8)
+    assert parse_assignment('attn_kwargs={"gate": "tanh"}') == ("attn_kwargs", {"gate": "tanh"})
+    with pytest.raises(ConfigError, match="unknown attention option 'attn_kwargs.units'.*min_units"):
+        parse_assignment("attn_kwargs.units=8")
     with pytest.raises(ConfigError, match="KEY=VALUE"):
         parse_assignment("ratio")
     with pytest.raises(ConfigError, match="unknown setting 'ration'"):
@@ -133,11 +142,13 @@ def test_seed_profile_honours_model_overrides():
     seed = PROFILES["seed"]
     assert build_model(seed, 4).count_params() == seed_model().count_params() == 9_777_472
     assert build_model(seed.replace(ratio=8), 4).count_params() > 9_777_472   # r applies now
-    assert build_model(seed.replace(attention=None), 4).count_params() < 9_777_472
+    assert build_model(seed.replace(attn=None), 4).count_params() < 9_777_472
+    assert len(build_model(seed, 4).losses) == 2                # the seed code's L2, as trained
+    assert build_model(seed.replace(l2=0), 4).losses == []
 
 
 def test_se_stages_and_no_squeeze_are_settings():
-    cfg = PROFILES["ci"].replace(se_stages=[3], se_squeeze="none")
+    cfg = PROFILES["ci"].replace(se_stages=[3], **{"attn_kwargs.squeeze": "none"})
     assert cfg.get("se_stages") == (3,) and TrainConfig.from_dict(cfg.to_dict()) == cfg
     with pytest.raises(ConfigError, match=r"se_stages \[4\] must name stages of this network: \[2, 3\]"):
         PROFILES["ci"].replace(se_stages=[4])
@@ -164,3 +175,57 @@ def test_as_recorded_fills_only_what_an_old_record_lacks():
         "ema_mode 'overwrite' -> 'evaluate'"]
     for junk in ([], "x", {"optim": None}, {}):
         assert as_recorded(junk) == junk
+
+
+def test_attention_options_have_one_name_in_the_builder_and_the_config():
+    """Every builder argument the trainer passes is a config field of the same name."""
+    import inspect
+
+    from selib.models.resnet import se_resnet
+    from selib.training.trainer import network_kwargs
+
+    kwargs = network_kwargs(PROFILES["gpu"])
+    assert set(kwargs) <= set(inspect.signature(se_resnet).parameters)
+    assert all(kwargs[k] == PROFILES["gpu"].get(k) for k in kwargs)          # names and values
+    assert kwargs["attn_kwargs"] == {"min_units": 8} and kwargs["l2"] == 1e-4
+
+
+def test_attn_kwargs_one_option_at_a_time_and_normalised():
+    cfg = PROFILES["gpu"]
+    tanh = cfg.replace(**{"attn_kwargs.gate": "tanh"})
+    assert tanh.model.attn_kwargs == {"gate": "tanh", "min_units": 8}       # the others kept
+    assert tanh.get("attn_kwargs.gate") == "tanh" and cfg.get("attn_kwargs.gate") == "sigmoid"
+    # a layer default is no setting: configs that build the same network are equal
+    assert cfg.replace(attn_kwargs={"min_units": 8, "gate": "sigmoid"}) == cfg
+    assert cfg.replace(attn=None).model.attn_kwargs == {}                   # no attention, no options
+    assert cfg.differences(tanh) == ["attn_kwargs {'min_units': 8} -> {'gate': 'tanh', 'min_units': 8}"]
+    eca = cfg.replace(attn="eca", attn_kwargs={"kernel_size": 5})
+    assert TrainConfig.from_dict(json.loads(eca.to_json())) == eca
+
+
+def test_as_recorded_reads_former_model_names():
+    """attention -> attn, se_* -> attn_kwargs, model_weight_decay -> l2; a null ratio was no
+    attention of any kind (ECA included)."""
+    from selib.training.config import as_recorded
+
+    today = PROFILES["gpu"].to_dict()
+    model = {k: v for k, v in today["model"].items() if k not in ("attn", "attn_kwargs", "l2")}
+    former = {**model, "attention": "se", "se_min_units": 8, "se_gate": "sigmoid", "se_squeeze": "avg",
+              "se_use_bias": False, "model_weight_decay": 1e-4}
+    assert as_recorded({**today, "model": former}) == today                # a finished run stays finished
+    tanh = as_recorded({**today, "model": {**former, "se_gate": "tanh"}})
+    assert TrainConfig.from_dict(tanh) == PROFILES["gpu"].replace(**{"attn_kwargs.gate": "tanh"})
+    for kind in ("se", "eca"):
+        plain = as_recorded({**today, "model": {**former, "attention": kind, "ratio": None}})
+        assert TrainConfig.from_dict(plain) == PROFILES["gpu"].replace(attn=None)
+    eca = as_recorded({**today, "model": {**former, "attention": "eca", "model_weight_decay": 0.0}})
+    assert TrainConfig.from_dict(eca) == PROFILES["gpu"].replace(attn="eca", attn_kwargs={}, l2=0.0)
+
+
+def test_a_config_file_with_former_names_loads(tmp_path):
+    record = PROFILES["seed"].to_dict()
+    model = {k: v for k, v in record["model"].items() if k not in ("attn", "attn_kwargs", "l2")}
+    record["model"] = {**model, "attention": "se", "se_min_units": 1, "se_gate": "sigmoid",
+                       "se_squeeze": "avg", "se_use_bias": False, "model_weight_decay": 1e-4}
+    (tmp_path / "config.json").write_text(json.dumps(record))
+    assert TrainConfig.load(tmp_path / "config.json") == PROFILES["seed"]

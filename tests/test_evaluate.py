@@ -133,3 +133,16 @@ def test_grad_cam_shape_range_and_locality():
     cam = grad_cam(model, x, class_index=[1], layer_name="feat")
     assert cam.shape == (1, 16, 16) and cam.min() >= 0 and cam.max() <= 1 + 1e-6
     assert cam[0, :8, :8].mean() > 0.9 and cam[0, 8:, 8:].mean() < 0.1
+
+
+def test_grad_cam_differentiates_the_logits_of_a_softmax_classifier(small_model):
+    """selib's classifier is keras' Dense ``predictions`` with the softmax inside: the Grad-CAM
+    head ends at its logits, whose softmax is the model's output."""
+    from selib.analysis.gradcam import last_conv_layer, split_at
+
+    body, head = split_at(small_model, last_conv_layer(small_model))
+    x = np.random.default_rng(0).integers(0, 256, (3, 32, 32, 1), dtype=np.uint8)
+    logits = keras.ops.convert_to_numpy(head(body(x)))
+    probs = small_model.predict(x, verbose=0)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(keras.ops.softmax(logits)), probs, atol=1e-5)
+    assert not np.allclose(logits.sum(axis=1), 1.0)

@@ -30,7 +30,7 @@ def test_block_table_params_add_up_to_the_model(seed):
     rest = layer_table(seed)
     outside = rest[rest["layer"].map(block_prefix).isna()]["params"].sum()
     assert set(rest[rest["layer"].map(block_prefix).isna()]["layer"]) == {
-        "image", "conv1_conv", "pool1_pool", "post_bn", "post_relu", "avg_pool", "logits", "predictions"}
+        "image", "conv1_conv", "pool1_pool", "post_bn", "post_relu", "avg_pool", "predictions"}
     assert t["params"].sum() + outside == seed.count_params() == 9_777_472
 
 
@@ -67,7 +67,7 @@ def test_se_table_counts(seed):
     assert first["macs"] == 2 * 64 * 4 + 2 * 119 * 119 * 64
     assert t["layer"].iloc[0] == "conv2_block1_se"
     thin = se_table(se_resnet((32, 32, 3), 4, depth=(1, 1), filters=(16, 32), initial_filters=16,
-                              se_min_units=8))
+                              attn_kwargs={"min_units": 8}))
     assert thin["units"].tolist() == [8, 8] and thin["params"].tolist() == [2 * 16 * 8, 2 * 32 * 8]
     assert se_table(se_resnet((32, 32, 3), 4, ratio=None)).empty
 

@@ -39,6 +39,7 @@ def test_seed_model_matches_report_exactly():
     assert m.count_params() == 9_777_472
     assert _trainable(m) == 9_771_200
     assert m.count_params() - _trainable(m) == 6_272
+    assert len(m.losses) == 2                  # the seed code's L2 on the stem conv and the classifier
     # the loop bug: stages get [2, 1, 1, 2] blocks
     blocks = {l.name.rsplit("_", 1)[0] for l in se_layers(m)}
     assert sorted(blocks) == ["conv2_block1", "conv2_block2", "conv3_block1", "conv4_block1",
@@ -69,13 +70,12 @@ def keras_r50():
 def test_default_preset_is_keras_resnet50_layer_by_layer(keras_r50):
     ours = se_resnet50(ratio=None)                  # no style argument: v1, like ResNet50
     assert keras_r50.count_params() == 25_636_712 == ours.count_params()
-    theirs = _shapes(keras_r50)
-    theirs["logits"] = theirs.pop("predictions")   # keras' Dense "predictions" is our "logits"
-    assert _shapes(ours) == theirs
-    names = {l.name for l in keras_r50.layers} - {keras_r50.layers[0].name}
-    assert names <= {l.name for l in ours.layers}  # every keras name exists in ours
-    assert ours.layers[-1].name == "predictions" and ours.layers[-1].dtype_policy.compute_dtype == "float32"
-    assert isinstance(ours.get_layer("logits"), keras.layers.Dense)
+    assert _shapes(ours) == _shapes(keras_r50)
+    # the same layers in the same order, the head included; only the input is named "image"
+    assert [l.name for l in ours.layers[1:]] == [l.name for l in keras_r50.layers[1:]]
+    head = ours.get_layer("predictions")
+    assert isinstance(head, keras.layers.Dense) and head.dtype_policy.compute_dtype == "float32"
+    assert ours.input_shape == keras_r50.input_shape == (None, 224, 224, 3)
 
 
 def test_v2_presets_are_the_preact_family():
@@ -112,7 +112,7 @@ def test_flops_match_paper():
 
 
 def test_min_units_reaches_every_block():
-    m = se_resnet(**TINY, se_min_units=16)          # C // r = 4 and 8: both widened to 16
+    m = se_resnet(**TINY, attn_kwargs={"min_units": 16})   # C // r = 4 and 8: both widened to 16
     assert [l.units for l in se_layers(m)] == [16, 16]
     assert count_se_params(m) == se_param_count([(1, 16), (1, 32)], 4, min_units=16) == 2 * 16 * 16 + 2 * 32 * 16
 
@@ -181,9 +181,18 @@ def test_custom_attention_fills_every_block_without_editing_selib(style):
     gates = [l for l in m.layers if isinstance(l, TinyGate)]
     assert [l.name for l in gates] == ["conv2_block1_se", "conv2_block2_se", "conv3_block1_se"]
     assert all(float(np.asarray(l.a)[0]) == 2.0 for l in gates) and not se_layers(m)
-    # a plain factory works too, and the SE options are not forced on it
-    m = se_resnet(**TINY, style=style, attn=lambda name: TinyGate(init=-1.0, name=name), se_gate="tanh")
+    # a plain factory works too, and SE's ratio is not forced on it
+    m = se_resnet(**TINY, style=style, attn=lambda name: TinyGate(init=-1.0, name=name))
     assert sum(isinstance(l, TinyGate) for l in m.layers) == 2
+
+
+def test_ratio_none_means_no_se_and_never_switches_off_another_attention():
+    assert not attention_layers(se_resnet(**{**TINY, "ratio": None}))
+    with pytest.raises(ValueError, match="ratio=None means 'no SE'.*attn=None"):
+        se_resnet(**{**TINY, "ratio": None}, attn="eca")
+    # attn_kwargs are the layer's own arguments; its ratio wins over the builder's shorthand
+    m = se_resnet(**TINY, attn_kwargs={"ratio": 2, "gate": "tanh", "squeeze": "max", "use_bias": True})
+    assert [(l.ratio, l.gate, l.squeeze, l.use_bias) for l in se_layers(m)] == [(2, "tanh", "max", True)] * 2
 
 
 def test_eca_in_the_slot():
@@ -198,12 +207,12 @@ def test_eca_in_the_slot():
 
 def test_se_inception_honours_the_se_options():
     inp = keras.Input((8, 8, 32))
-    out = se_inception_module(inp, 32, 16, gate="tanh", squeeze="max", use_bias=True, min_units=4,
-                              name="m")
+    out = se_inception_module(inp, 32, 16, name="m", attn_kwargs=dict(gate="tanh", squeeze="max",
+                                                                      use_bias=True, min_units=4))
     se = keras.Model(inp, out).get_layer("m_se")
     assert (se.gate, se.squeeze, se.use_bias, se.units) == ("tanh", "max", True, 4)
-    net = se_inception_net((32, 32, 1), 4, filters=(32, 64), ratio=16, se_gate="relu",
-                           se_squeeze="max", se_use_bias=True, se_min_units=3)
+    net = se_inception_net((32, 32, 1), 4, filters=(32, 64), ratio=16,
+                           attn_kwargs=dict(gate="relu", squeeze="max", use_bias=True, min_units=3))
     ses = se_layers(net)
     assert [(l.gate, l.squeeze, l.use_bias, l.units) for l in ses] == [("relu", "max", True, 3),
                                                                       ("relu", "max", True, 4)]
@@ -229,7 +238,7 @@ def test_se_inception():
 def test_include_top_false_and_pooling(pooling, shape, last):
     m = se_resnet18((64, 64, 3), include_top=False, pooling=pooling)
     assert m.output_shape == shape and m.layers[-1].name == last
-    assert "logits" not in {l.name for l in m.layers}
+    assert "predictions" not in {l.name for l in m.layers}
     v2 = se_resnet18v2((64, 64, 3), include_top=False, pooling=pooling)
     assert v2.output_shape == shape
     i = se_inception_net((32, 32, 1), include_top=False, pooling=pooling)
@@ -244,6 +253,30 @@ def test_input_tensor_builds_on_a_preprocessing_layer():
     assert inputs_of(m)["conv1_pad"] == ["rescale"]
     y = m.predict(np.full((2, 32, 32, 3), 255, "uint8"), verbose=0)
     assert y.shape == (2, 4)
+
+
+def test_input_shape_none_resolves_as_keras_applications():
+    assert se_resnet18().input_shape == (None, 224, 224, 3)                     # with the top
+    m = se_resnet18(include_top=False, pooling="avg")                           # any size without
+    assert m.input_shape == (None, None, None, 3) and m.output_shape == (None, 512)
+    assert m.predict(np.zeros((1, 40, 56, 3), "float32"), verbose=0).shape == (1, 512)
+    assert se_inception_net(None, include_top=False).input_shape == (None, None, None, 1)
+    with pytest.raises(ValueError, match="height, width, channels"):
+        se_resnet18((32, 32))
+
+
+def test_no_regularisation_loss_unless_asked():
+    assert se_resnet(**TINY).losses == []                                       # as keras.applications
+    assert len(se_resnet(**TINY, l2=1e-4).losses) == 2                          # stem conv, classifier
+
+
+def test_classifier_weights_of_older_files_named_logits_load(tmp_path):
+    old = keras.Sequential([keras.Input((32,)), keras.layers.Dense(4, name="logits")])
+    path = str(tmp_path / "old.weights.h5")
+    old.save_weights(path)
+    m = se_resnet(**TINY)
+    assert load_weights_by_name(m, path).loaded == ["predictions"]
+    np.testing.assert_array_equal(np.asarray(m.get_layer("predictions").kernel), np.asarray(old.layers[0].kernel))
 
 
 def test_imagenet_is_refused_and_missing_files_are_clear(tmp_path):
@@ -264,7 +297,7 @@ def test_keras_resnet50_weights_load_by_name(tmp_path, keras_r50):
     fresh = se_resnet50()
     for layer in keras_r50.layers:
         if layer.weights:
-            ours = loaded.get_layer("logits" if layer.name == "predictions" else layer.name)
+            ours = loaded.get_layer(layer.name)           # the classifier too: "predictions"
             for a, b in zip(layer.weights, ours.weights):
                 np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     assert len(se_layers(loaded)) == 16
@@ -285,7 +318,7 @@ def test_weights_formats_and_shape_mismatch(tmp_path, fmt):
     m = se_resnet(**TINY)                            # 4 classes: the classifier cannot load
     report = load_weights_by_name(m, path)
     assert "not in the file" in report.skipped["conv2_block1_se"]
-    assert "shapes" in report.skipped["logits"]
+    assert "shapes" in report.skipped["predictions"]
     np.testing.assert_array_equal(np.asarray(m.get_layer("conv3_block1_2_conv").kernel),
                                   np.asarray(plain.get_layer("conv3_block1_2_conv").kernel))
     assert len(report.loaded) == sum(1 for l in plain.layers if l.weights) - 1
@@ -320,7 +353,7 @@ def test_bad_arguments():
 @pytest.mark.parametrize("style", ["preact", "v1"])
 def test_model_roundtrip_safe_mode(tmp_path, attn, style):
     m = se_resnet((32, 32, 1), 4, depth=(1, 1), filters=(8, 16), initial_filters=8, ratio=4,
-                  attn=attn, style=style, se_min_units=3)
+                  attn=attn, style=style, attn_kwargs={"min_units": 3} if attn == "se" else None)
     x = np.random.default_rng(0).random((2, 32, 32, 1)).astype("float32")
     path = tmp_path / "m.keras"
     m.save(path)

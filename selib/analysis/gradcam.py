@@ -26,11 +26,24 @@ def last_conv_layer(model: keras.Model) -> str:
     raise ValueError("no 4-D feature map found for Grad-CAM")
 
 
+def _without_activation(layer: keras.layers.Layer) -> keras.layers.Layer:
+    """A twin of a Dense classifier with its activation removed (its logits); other layers as is."""
+    if not isinstance(layer, keras.layers.Dense) or layer.get_config().get("activation") == "linear":
+        return layer
+    twin = keras.layers.Dense.from_config({**layer.get_config(), "activation": "linear",
+                                           "name": f"{layer.name}_logits"})
+    twin.build(layer.input.shape)
+    twin.set_weights(layer.get_weights())
+    return twin
+
+
 def split_at(model: keras.Model, layer_name: str, head_name: str = "logits") -> tuple[keras.Model, keras.Model]:
     """The model cut in two at ``layer_name``: ``x -> feature map`` and ``feature map -> logits``.
 
     The second part is rebuilt on a new input from the layers after the cut, which must form a
-    chain (true of every selib network after its last block: pooling, classifier)."""
+    chain (true of every selib network after its last block: pooling, classifier). It ends at
+    the layer ``head_name`` if there is one, else at the last layer; a Dense classifier with its
+    softmax inside (keras' and selib's ``predictions``) ends it without the softmax."""
     names = [layer.name for layer in model.layers]
     cut = names.index(layer_name)
     end = names.index(head_name) if head_name in names else len(names) - 1
@@ -41,7 +54,7 @@ def split_at(model: keras.Model, layer_name: str, head_name: str = "logits") -> 
         if layer.input is not prev.output:
             raise ValueError(f"the layers after {layer_name!r} do not form a chain at {layer.name!r}; "
                              "pick a later layer for Grad-CAM")
-        x, prev = layer(x), layer
+        x, prev = (_without_activation(layer) if layer is model.layers[end] else layer)(x), layer
     return keras.Model(model.input, fmap), keras.Model(inp, x)
 
 

@@ -8,6 +8,11 @@ editing any model code::
     selib.se_resnet50(attn="eca")                       # a registered name
     selib.se_resnet50(attn=MyGate, attn_kwargs={...})   # any Layer subclass
     selib.se_resnet50(attn=lambda name: MyGate(3, name=name))   # any callable returning a layer
+    selib.se_resnet50(ratio=8, attn_kwargs={"min_units": 8, "gate": "tanh"})   # SE's options
+
+``attn_kwargs`` are the layer's own keyword arguments, under the layer's own names, and they reach
+it untouched: the network code knows no option of any attention. The one exception is SE's
+reduction ratio, which every builder takes as ``ratio`` (see :func:`attn_options`).
 
 The contract of a factory: ``factory(name=..., **attn_kwargs)`` returns a Keras layer that maps
 a 4-D ``(N, H, W, C)`` tensor to one of the same shape (it reads ``C`` in ``build``, so unlike
@@ -160,22 +165,29 @@ def _is_se(factory: AttnFactory | None) -> bool:
 
 
 def attn_options(attn: AttnSpec = "se", attn_kwargs: Mapping[str, Any] | None = None, *,
-                 ratio: int | None = 16, gate: str = "sigmoid", squeeze: str = "avg",
-                 use_bias: bool = False, min_units: int = 1) -> tuple[AttnFactory | None, dict]:
-    """Resolve a network's attention arguments to ``(factory, kwargs)`` for its blocks.
+                 ratio: int | None = 16) -> tuple[AttnFactory | None, dict]:
+    """Resolve a network's attention arguments to ``(factory, kwargs)`` for its blocks: the one
+    place where a builder's ``attn``, ``attn_kwargs`` and ``ratio`` meet.
 
-    ``ratio=None`` (or ``attn=None``) means no attention: ``(None, {})``. The SE options
-    (``ratio``, ``gate``, ``squeeze``, ``use_bias``, ``min_units``) are passed only to
-    :class:`SqueezeExcite` (and its subclasses); any other attention gets ``attn_kwargs``
-    alone. ``attn_kwargs`` wins over the SE options where both name a key.
+    ``attn_kwargs`` are the attention layer's own keyword arguments, passed as they are (timm's
+    ``create_attn(attn_type, channels, **kwargs)``). ``ratio`` is SE's reduction ratio, the
+    one SE option a network builder names itself (it is the paper's main hyper-parameter): SE
+    layers (:class:`SqueezeExcite` and its subclasses) get it unless ``attn_kwargs`` names one;
+    other attentions do not take it. ``ratio=None`` means *no SE*: with SE it builds no attention
+    (``(None, {})``); with any other attention it is an error, never a silent switch-off.
     """
     factory = get_attn(attn)
-    if factory is None or ratio is None:
+    if factory is None:
         return None, {}
-    kwargs: dict = {}
-    if _is_se(factory):
-        kwargs = dict(ratio=ratio, gate=gate, squeeze=squeeze, use_bias=use_bias, min_units=min_units)
-    kwargs.update(attn_kwargs or {})
+    kwargs = dict(attn_kwargs or {})
+    if not _is_se(factory):
+        if ratio is None:
+            raise ValueError(f"ratio=None means 'no SE', but the attention is {attn!r}; "
+                             "pass attn=None for a network without attention")
+        return factory, kwargs
+    if ratio is None:
+        return None, {}
+    kwargs.setdefault("ratio", ratio)
     return factory, kwargs
 
 

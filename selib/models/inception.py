@@ -4,7 +4,7 @@ Layer names follow the ResNets' scheme: the stem ``conv1_conv|bn|relu``, the mod
 ``s`` (numbered from 2) ``conv{s}_inception_…`` with branches ``_b1``, ``_b2a``/``_b2b``,
 ``_b3a``/``_b3b``/``_b3c``, ``_b4_pool``/``_b4``, the ``_concat`` and the attention slot
 ``conv{s}_inception_se``; ``pool{s}_pool`` down-samples before stages after the first; the top
-is the ResNets' (``avg_pool``, ``logits``, ``predictions``).
+is the ResNets' (``avg_pool``, ``predictions``).
 """
 from __future__ import annotations
 
@@ -26,25 +26,21 @@ def _conv_bn(x, filters: int, kernel: int, name: str, strides: int = 1):
 
 
 def se_inception_module(x, filters: int = 64, ratio: int | None = 16, *, attn: AttnSpec = "se",
-                        attn_kwargs: Mapping[str, Any] | None = None, gate: str = "sigmoid",
-                        squeeze: str = "avg", use_bias: bool = False, min_units: int = 1,
-                        name: str = "inception"):
+                        attn_kwargs: Mapping[str, Any] | None = None, name: str = "inception"):
     """An Inception module (1×1, 1×1→3×3, 1×1→3×3→3×3, pool→1×1 branches, concatenated) with
     the attention slot on its whole output.
 
     Args:
         x: input tensor.
         filters: output channels; each of the four branches has ``filters // 4``.
-        ratio: SE reduction ratio; ``None`` builds the plain module.
-        attn, attn_kwargs: what fills the slot (see :func:`selib.layers.attention.get_attn`).
-        gate, squeeze, use_bias, min_units: the :class:`SqueezeExcite` options (with SE).
+        ratio, attn, attn_kwargs: what fills the slot, as in
+            :func:`selib.models.resnet.se_resnet` (``ratio=None``: the plain module).
         name: module label; the slot is ``{name}_se``.
 
     Returns:
         Output tensor of the module (``4 * (filters // 4)`` channels).
     """
-    factory, kwargs = attn_options(attn, attn_kwargs, ratio=ratio, gate=gate, squeeze=squeeze,
-                                   use_bias=use_bias, min_units=min_units)
+    factory, kwargs = attn_options(attn, attn_kwargs, ratio=ratio)
     f = max(1, filters // 4)
     b1 = _conv_bn(x, f, 1, f"{name}_b1")
     b2 = _conv_bn(_conv_bn(x, f, 1, f"{name}_b2a"), f, 3, f"{name}_b2b")
@@ -56,17 +52,13 @@ def se_inception_module(x, filters: int = 64, ratio: int | None = 16, *, attn: A
 
 
 def se_inception_net(
-    input_shape: Sequence[int] = (128, 128, 1),
+    input_shape: Sequence[int | None] | None = (128, 128, 1),
     num_classes: int = 4,
     *,
     filters: Sequence[int] = (64, 128, 256),
-    ratio: int | None = 16,
     attn: AttnSpec = "se",
     attn_kwargs: Mapping[str, Any] | None = None,
-    se_gate: str = "sigmoid",
-    se_squeeze: str = "avg",
-    se_use_bias: bool = False,
-    se_min_units: int = 1,
+    ratio: int | None = 16,
     include_top: bool = True,
     pooling: str | None = None,
     input_tensor=None,
@@ -78,22 +70,22 @@ def se_inception_net(
 
     Args:
         filters: output channels of each stage's module.
-        ratio, attn, attn_kwargs, se_gate, se_squeeze, se_use_bias, se_min_units: the attention
-            slot, as in :func:`selib.models.resnet.se_resnet`.
-        input_shape, num_classes, include_top, pooling, input_tensor, weights, name: as in
+        attn, attn_kwargs, ratio: the attention slot, as in :func:`selib.models.resnet.se_resnet`.
+        input_shape: ``(H, W, C)``; ``None`` is 128×128×1 with ``include_top``, else
+            ``(None, None, 1)``.
+        num_classes, include_top, pooling, input_tensor, weights, name: as in
             :func:`selib.models.resnet.se_resnet`.
 
     Returns:
         A ``keras.Model``.
     """
     weights = check_weights(weights)
-    slot = dict(attn=attn, attn_kwargs=attn_kwargs, gate=se_gate, squeeze=se_squeeze,
-                use_bias=se_use_bias, min_units=se_min_units)
-    image = model_inputs(input_shape, input_tensor)
+    image = model_inputs(input_shape, input_tensor, include_top=include_top, default=(128, 128, 1))
     x = _conv_bn(image, 32, 3, "conv1", strides=2)
     for s, f in enumerate(filters, start=2):
         if s > 2:
             x = layers.MaxPooling2D(3, strides=2, padding="same", name=f"pool{s}_pool")(x)
-        x = se_inception_module(x, int(f), ratio, name=f"conv{s}_inception", **slot)
+        x = se_inception_module(x, int(f), ratio, attn=attn, attn_kwargs=attn_kwargs,
+                                name=f"conv{s}_inception")
     x = classifier_top(x, include_top=include_top, pooling=pooling, num_classes=num_classes)
     return finish_model(image, x, input_tensor=input_tensor, weights=weights, name=name)

@@ -11,7 +11,8 @@ Two block styles:
 
 * ``style="v1"`` (default; :func:`se_resnet50` …) — the paper's SE-ResNet: post-activation,
   stride on the first 1×1 of the bottleneck, projection shortcut with BN. With ``ratio=None``
-  it *is* ``keras.applications.ResNet50(weights=None)``: same layers, same names, same shapes.
+  it *is* ``keras.applications.ResNet50(weights=None)``: the same layers under the same names,
+  the classifier included, so the same weights give the same outputs.
 * ``style="preact"`` (:func:`se_resnet50v2` …, and :func:`~selib.models.seed.seed_model`) — the
   seed report's code (itself from the popular Keras SE-ResNet implementation): pre-activation
   blocks (BN-ReLU before each conv, convs without bias), a 1×1 projection shortcut from the
@@ -29,12 +30,13 @@ Layer names follow keras.applications (stages are numbered from 2; the stem is 1
 * the sum: v1 ``conv{s}_block{b}_add`` then its ReLU ``_out``; preact: the sum is ``_out``;
 * the attention slot: ``conv{s}_block{b}_se``, whatever fills it (SE, ECA or your own layer);
 * head: preact ``post_bn``, ``post_relu``; then ``avg_pool`` (``max_pool`` with
-  ``include_top=False, pooling="max"``), the classifier Dense ``logits`` (Grad-CAM reads it) and
-  ``predictions``, a float32 softmax and the last layer (mixed precision).
+  ``include_top=False, pooling="max"``) and the classifier ``predictions``: one Dense with the
+  softmax inside, as keras', so a keras.applications weights file loads its head by name. It
+  computes in float32 under a mixed-precision policy, so the probabilities stay in float32.
 
-keras' ``predictions`` is one Dense with the softmax inside; selib's is the ``logits`` Dense
-plus a weightless softmax, and :mod:`selib.models.weights` maps keras' ``predictions`` weights
-onto ``logits``.
+Like keras.applications, a network adds no regularisation loss unless asked: weight decay belongs
+to the optimiser (AdamW), or to the explicit ``l2`` argument (the seed code's L2 on the stem conv
+and the classifier, off by default).
 """
 from __future__ import annotations
 
@@ -246,11 +248,30 @@ def _stem(x, style: str, filters: int, stride: int, pool: bool, reg):
     return x
 
 
-def model_inputs(input_shape: Sequence[int] | None, input_tensor=None):
-    """The image input: a new ``keras.Input`` named ``image``, or ``input_tensor`` (a Keras
-    tensor — e.g. the output of a ``Rescaling`` layer — or a backend tensor to wrap)."""
+def default_input_shape(input_shape: Sequence[int | None] | None, *, include_top: bool,
+                        default: Sequence[int] = (224, 224, 3)) -> tuple:
+    """The input shape, with ``None`` resolved as keras.applications does (``obtain_input_shape``):
+    ``default`` (224×224×3) with ``include_top``, else ``(None, None, channels)``, any size.
+
+    A given shape must be ``(H, W, C)`` (``H`` and ``W`` may be ``None``: the head pools
+    globally, so unlike keras no static size is needed even with ``include_top``)."""
+    if input_shape is None:
+        return tuple(default) if include_top else (None, None, int(default[-1]))
+    shape = tuple(input_shape)
+    if len(shape) != 3 or shape[-1] is None:
+        raise ValueError(f"input_shape must be (height, width, channels) with known channels, "
+                         f"got {input_shape!r}")
+    return shape
+
+
+def model_inputs(input_shape: Sequence[int | None] | None, input_tensor=None, *,
+                 include_top: bool = True, default: Sequence[int] = (224, 224, 3)):
+    """The image input: a new ``keras.Input`` named ``image`` (shape from
+    :func:`default_input_shape`), or ``input_tensor`` (a Keras tensor — e.g. the output of a
+    ``Rescaling`` layer — or a backend tensor to wrap)."""
     if input_tensor is None:
-        return keras.Input(shape=tuple(input_shape), name="image")
+        shape = default_input_shape(input_shape, include_top=include_top, default=default)
+        return keras.Input(shape=shape, name="image")
     if keras.backend.is_keras_tensor(input_tensor):
         return input_tensor
     return keras.Input(tensor=input_tensor, name="image")
@@ -258,10 +279,10 @@ def model_inputs(input_shape: Sequence[int] | None, input_tensor=None):
 
 def classifier_top(x, *, include_top: bool, pooling: str | None, num_classes: int,
                    use_bias: bool = True, kernel_initializer: str = "glorot_uniform",
-                   kernel_regularizer=None):
-    """keras.applications' top: with ``include_top``, ``avg_pool`` → Dense ``logits`` →
-    float32 softmax ``predictions``; without it, ``pooling`` ``"avg"`` (``avg_pool``), ``"max"``
-    (``max_pool``) or ``None`` (the 4-D feature map)."""
+                   kernel_regularizer=None, classifier_activation: str | None = "softmax"):
+    """keras.applications' top: with ``include_top``, ``avg_pool`` → Dense ``predictions``
+    (``classifier_activation`` inside, computed in float32); without it, ``pooling`` ``"avg"``
+    (``avg_pool``), ``"max"`` (``max_pool``) or ``None`` (the 4-D feature map)."""
     if pooling not in POOLINGS:
         raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
     if not include_top:
@@ -271,11 +292,11 @@ def classifier_top(x, *, include_top: bool, pooling: str | None, num_classes: in
             return layers.GlobalMaxPooling2D(name="max_pool")(x)
         return x
     x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    x = layers.Dense(num_classes, use_bias=use_bias, kernel_initializer=kernel_initializer,
-                     kernel_regularizer=kernel_regularizer, name="logits")(x)
-    # a separate float32 softmax: mixed-precision training keeps its output in float32, and
-    # Grad-CAM differentiates the logits, before the softmax saturates
-    return layers.Activation("softmax", dtype="float32", name="predictions")(x)
+    # float32: mixed-precision training keeps the probabilities (and the loss) in float32;
+    # Grad-CAM reads the logits from this layer's kernel (selib.analysis.gradcam.split_at)
+    return layers.Dense(num_classes, activation=classifier_activation, use_bias=use_bias,
+                        kernel_initializer=kernel_initializer, kernel_regularizer=kernel_regularizer,
+                        dtype="float32", name="predictions")(x)
 
 
 def finish_model(image, outputs, *, input_tensor, weights: str | None, name: str) -> keras.Model:
@@ -311,29 +332,26 @@ def _check(depth, filters, block: str, style: str, placement: str, se_stages=Non
 
 
 def se_resnet(
-    input_shape: Sequence[int] = (224, 224, 3),
+    input_shape: Sequence[int | None] | None = None,
     num_classes: int = 1000,
     *,
     depth: Sequence[int] = (2, 2, 2, 2),
     filters: Sequence[int] = (64, 128, 256, 512),
     block: str = "basic",
     style: str = "v1",
-    ratio: int | None = 16,
     attn: AttnSpec = "se",
     attn_kwargs: Mapping[str, Any] | None = None,
+    ratio: int | None = 16,
     se_placement: str = "standard",
-    se_gate: str = "sigmoid",
-    se_squeeze: str = "avg",
-    se_use_bias: bool = False,
-    se_min_units: int = 1,
     se_stages: Sequence[int] | None = None,
     width: float = 1,
     initial_filters: int = 64,
-    weight_decay: float = 1e-4,
+    l2: float = 0.0,
     stem_stride: int = 2,
     stem_pool: bool = True,
     include_top: bool = True,
     pooling: str | None = None,
+    classifier_activation: str | None = "softmax",
     input_tensor=None,
     weights: str | None = None,
     name: str | None = None,
@@ -341,30 +359,35 @@ def se_resnet(
     """Build an (SE-)ResNet.
 
     Args:
-        input_shape: ``(H, W, C)``; ignored when ``input_tensor`` is given.
-        num_classes: outputs of the classifier (with ``include_top``).
+        input_shape: ``(H, W, C)``; ``None`` (default) as keras.applications: 224×224×3 with
+            ``include_top``, else ``(None, None, 3)``. Ignored when ``input_tensor`` is given.
+        num_classes: outputs of the classifier (with ``include_top``); keras' ``classes``.
         depth: blocks per stage, e.g. ``(2, 2, 2, 2)`` for ResNet-18, ``(3, 4, 6, 3)`` for 50.
         filters: base filters per stage (bottleneck blocks output 4× this).
         block: ``"basic"`` (two 3×3 convs) or ``"bottleneck"`` (1×1-3×3-1×1).
         style: ``"v1"`` (the paper / keras ``ResNet50``) or ``"preact"`` (the seed report's code).
-        ratio: SE reduction ratio ``r``; ``None`` builds the plain ResNet.
         attn: what fills the attention slot: ``"se"``, ``"eca"``, a registered name, a Layer
             subclass or a factory (:func:`selib.layers.attention.get_attn`); ``None`` for none.
-        attn_kwargs: extra keyword arguments for the attention layer.
+        attn_kwargs: the attention layer's own options, by its argument names — for SE
+            ``min_units``, ``gate``, ``squeeze``, ``use_bias`` (and ``ratio``); for ECA
+            ``kernel_size``, ``gamma``, ``beta``.
+        ratio: SE's reduction ratio ``r`` (the paper's 16), given to SE layers unless
+            ``attn_kwargs`` names one. ``ratio=None`` means *no SE*: the plain ResNet (with any
+            other attention it is an error — pass ``attn=None`` for no attention).
         se_placement: ``standard`` (residual branch, before the sum), ``pre`` (on the branch
             input), ``post`` (after the sum), ``identity`` (on the shortcut) — the paper's Fig. 5.
             It places any attention, not only SE.
-        se_gate, se_squeeze, se_use_bias, se_min_units: the :class:`SqueezeExcite` options
-            (used when the attention is SE).
         se_stages: the stages whose blocks get the attention, numbered as the layer names
             (``2`` = ``conv2``, the first); ``None`` (default) = every stage. ``(4,)`` is the
             journal's "SE in one stage only" ablation (TPAMI Table 13).
         width: multiplies every stage's filters (wide or slim variants).
         initial_filters: filters of the stem conv.
-        weight_decay: L2 on the stem conv and the classifier, as in the seed code.
+        l2: an L2 penalty on the stem conv's and the classifier's kernels, added to
+            ``model.losses`` (the seed code used 1e-4); ``0`` (default) adds none, as keras.
         stem_stride, stem_pool: shrink the stem for small images (``1, False`` keeps 32² inputs
             from collapsing to 1×1); the presets keep the standard ``2, True``.
-        include_top, pooling: as in keras.applications (see :func:`classifier_top`).
+        include_top, pooling, classifier_activation: as in keras.applications (see
+            :func:`classifier_top`).
         input_tensor: build on this Keras tensor (e.g. a ``Rescaling`` layer's output); the
             model's inputs are then its source inputs.
         weights: ``None`` or the path of a local weights file, loaded by layer name
@@ -376,10 +399,9 @@ def se_resnet(
     """
     _check(depth, filters, block, style, se_placement, se_stages)
     weights = check_weights(weights)
-    factory, kwargs = attn_options(attn, attn_kwargs, ratio=ratio, gate=se_gate, squeeze=se_squeeze,
-                                   use_bias=se_use_bias, min_units=se_min_units)
-    reg = keras.regularizers.L2(weight_decay) if weight_decay else None
-    image = model_inputs(input_shape, input_tensor)
+    factory, kwargs = attn_options(attn, attn_kwargs, ratio=ratio)
+    reg = keras.regularizers.L2(l2) if l2 else None
+    image = model_inputs(input_shape, input_tensor, include_top=include_top)
     x = _stem(image, style, int(initial_filters), stem_stride, stem_pool, reg)
     for s, (n_blocks, f) in enumerate(zip(depth, filters), start=2):
         here = se_stages is None or s in {int(v) for v in se_stages}
@@ -392,6 +414,7 @@ def se_resnet(
         x = layers.Activation("relu", name="post_relu")(x)
     x = classifier_top(x, include_top=include_top, pooling=pooling, num_classes=num_classes,
                        use_bias=style == "v1", kernel_regularizer=reg,
+                       classifier_activation=classifier_activation,
                        kernel_initializer="glorot_uniform" if style == "v1" else "he_normal")
     if name is None:
         kind = "se_resnet" if factory is not None else "resnet"
@@ -411,52 +434,52 @@ def _preset(style: str, depth, block: str, input_shape, num_classes, kwargs) -> 
     return se_resnet(input_shape, num_classes, depth=depth, block=block, style=style, **kwargs)
 
 
-def se_resnet18(input_shape=(224, 224, 3), num_classes=1000, **kwargs) -> keras.Model:
+def se_resnet18(input_shape=None, num_classes=1000, **kwargs) -> keras.Model:
     """SE-ResNet-18, v1 (basic blocks 2-2-2-2); options as :func:`se_resnet`."""
     return _preset("v1", (2, 2, 2, 2), "basic", input_shape, num_classes, kwargs)
 
 
-def se_resnet34(input_shape=(224, 224, 3), num_classes=1000, **kwargs) -> keras.Model:
+def se_resnet34(input_shape=None, num_classes=1000, **kwargs) -> keras.Model:
     """SE-ResNet-34, v1 (basic blocks 3-4-6-3)."""
     return _preset("v1", (3, 4, 6, 3), "basic", input_shape, num_classes, kwargs)
 
 
-def se_resnet50(input_shape=(224, 224, 3), num_classes=1000, **kwargs) -> keras.Model:
+def se_resnet50(input_shape=None, num_classes=1000, **kwargs) -> keras.Model:
     """SE-ResNet-50, v1 (bottleneck blocks 3-4-6-3) — the paper's main model; keras ``ResNet50`` with SE."""
     return _preset("v1", (3, 4, 6, 3), "bottleneck", input_shape, num_classes, kwargs)
 
 
-def se_resnet101(input_shape=(224, 224, 3), num_classes=1000, **kwargs) -> keras.Model:
+def se_resnet101(input_shape=None, num_classes=1000, **kwargs) -> keras.Model:
     """SE-ResNet-101, v1 (bottleneck blocks 3-4-23-3)."""
     return _preset("v1", (3, 4, 23, 3), "bottleneck", input_shape, num_classes, kwargs)
 
 
-def se_resnet152(input_shape=(224, 224, 3), num_classes=1000, **kwargs) -> keras.Model:
+def se_resnet152(input_shape=None, num_classes=1000, **kwargs) -> keras.Model:
     """SE-ResNet-152, v1 (bottleneck blocks 3-8-36-3)."""
     return _preset("v1", (3, 8, 36, 3), "bottleneck", input_shape, num_classes, kwargs)
 
 
-def se_resnet18v2(input_shape=(224, 224, 3), num_classes=1000, **kwargs) -> keras.Model:
+def se_resnet18v2(input_shape=None, num_classes=1000, **kwargs) -> keras.Model:
     """SE-ResNet-18, pre-activation (the seed report's blocks, 2-2-2-2)."""
     return _preset("preact", (2, 2, 2, 2), "basic", input_shape, num_classes, kwargs)
 
 
-def se_resnet34v2(input_shape=(224, 224, 3), num_classes=1000, **kwargs) -> keras.Model:
+def se_resnet34v2(input_shape=None, num_classes=1000, **kwargs) -> keras.Model:
     """SE-ResNet-34, pre-activation (basic blocks 3-4-6-3)."""
     return _preset("preact", (3, 4, 6, 3), "basic", input_shape, num_classes, kwargs)
 
 
-def se_resnet50v2(input_shape=(224, 224, 3), num_classes=1000, **kwargs) -> keras.Model:
+def se_resnet50v2(input_shape=None, num_classes=1000, **kwargs) -> keras.Model:
     """SE-ResNet-50, pre-activation (bottleneck blocks 3-4-6-3)."""
     return _preset("preact", (3, 4, 6, 3), "bottleneck", input_shape, num_classes, kwargs)
 
 
-def se_resnet101v2(input_shape=(224, 224, 3), num_classes=1000, **kwargs) -> keras.Model:
+def se_resnet101v2(input_shape=None, num_classes=1000, **kwargs) -> keras.Model:
     """SE-ResNet-101, pre-activation (bottleneck blocks 3-4-23-3)."""
     return _preset("preact", (3, 4, 23, 3), "bottleneck", input_shape, num_classes, kwargs)
 
 
-def se_resnet152v2(input_shape=(224, 224, 3), num_classes=1000, **kwargs) -> keras.Model:
+def se_resnet152v2(input_shape=None, num_classes=1000, **kwargs) -> keras.Model:
     """SE-ResNet-152, pre-activation (bottleneck blocks 3-8-36-3)."""
     return _preset("preact", (3, 8, 36, 3), "bottleneck", input_shape, num_classes, kwargs)
 

@@ -6,10 +6,10 @@ import keras
 from selib.models.resnet import se_resnet
 
 SEED_DEPTH = (2, 1, 1, 2)
-# The builder's options that make the seed network (the training profile "seed" passes these,
-# and every other config field, to se_resnet).
+# The builder's options that make the seed network, its L2 penalty included (the training profile
+# "seed" passes these, and every other config field, to se_resnet).
 SEED_OPTIONS = dict(depth=SEED_DEPTH, filters=(64, 128, 256, 512), block="basic", style="preact",
-                    ratio=16)
+                    ratio=16, l2=1e-4)
 
 
 def seed_model(input_shape=(473, 473, 1), num_classes: int = 4, **kwargs) -> keras.Model:
@@ -25,9 +25,10 @@ def seed_model(input_shape=(473, 473, 1), num_classes: int = 4, **kwargs) -> ker
     11,265,344 parameters.
 
     It is ``se_resnet(input_shape, num_classes, depth=(2, 1, 1, 2), style="preact",
-    block="basic", ratio=16)`` (:data:`SEED_OPTIONS`); ``kwargs`` are the builder's other
-    options (``weight_decay``, ``se_placement``, ``include_top``, ``weights``, …), and may
-    override the seed's own (e.g. ``filters`` for a narrow copy, ``ratio`` for an ablation).
+    block="basic", ratio=16, l2=1e-4)`` (:data:`SEED_OPTIONS`: the seed code's L2 penalty on the
+    stem conv and the classifier is part of its network); ``kwargs`` are the builder's other
+    options (``se_placement``, ``include_top``, ``weights``, …), and may override the seed's own
+    (e.g. ``filters`` for a narrow copy, ``ratio`` for an ablation, ``l2=0`` for no penalty).
     """
     kwargs.setdefault("name", "seed_se_resnet")
     return se_resnet(input_shape, num_classes, **{**SEED_OPTIONS, **kwargs})

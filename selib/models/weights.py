@@ -1,7 +1,7 @@
 """Load a local weights file into an selib network by layer name — nothing is ever downloaded.
 
-selib's v1 networks use ``keras.applications.ResNet50``'s layer names, so a plain ResNet's
-weights (the stem, every conv and BN, the classifier) land on the same layers of an SE-ResNet,
+selib's v1 networks use ``keras.applications.ResNet50``'s layer names, the classifier
+``predictions`` included, so a plain ResNet's weights (the stem, every conv and BN, the classifier) land on the same layers of an SE-ResNet,
 and only the attention layers, which the plain network lacks, keep their initial values — the
 paper's way of starting SE-ResNet training from a ResNet.
 
@@ -29,10 +29,9 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-# file layer name -> selib layer name. keras.applications' classifier is one Dense named
-# "predictions" (softmax inside); selib splits it into Dense "logits" + float32 softmax
-# "predictions" (no weights), so the Dense weights go to "logits".
-ALIASES: Mapping[str, str] = {"predictions": "logits"}
+# file layer name -> selib layer name, for files whose layers are named otherwise: selib models
+# saved before the classifier was named "predictions" like keras' called its Dense "logits".
+ALIASES: Mapping[str, str] = {"logits": "predictions"}
 
 _NO_DOWNLOAD = ("selib never downloads weights (weights={!r}). Pass the path of a weights file "
                 "you already have, e.g. one saved with keras.applications.ResNet50(weights=None)"

@@ -28,7 +28,7 @@ STUDIES_ENV = "SELIB_STUDIES"
 
 def _se(base: TrainConfig, seeds: tuple[int, ...]) -> Study:
     return Study(
-        "se", base, {"no SE": {"ratio": None}, "SE": {}}, seeds, reference="no SE",
+        "se", base, {"no SE": {"attn": None}, "SE": {}}, seeds, reference="no SE",
         title="SE vs no SE, same recipe and seeds", xlabel="network",
         question="Does adding SE blocks (r = 16) to the network change its test accuracy?",
         paper="se", paper_labels={"no SE": "no SE", "SE": "SE"})
@@ -39,13 +39,13 @@ def _ratio(base: TrainConfig, seeds: tuple[int, ...], ratios: tuple[int, ...]) -
     return Study(
         "ratio", base, variants, seeds, reference="r=16",
         title="Reduction ratio r (cf. TPAMI Table 10)", xlabel="SE reduction ratio",
-        question="Does the width of the excitation bottleneck (C/r, at least se_min_units) matter?",
+        question="Does the width of the excitation bottleneck (C/r, at least attn_kwargs.min_units) matter?",
         paper="ratio", paper_labels={v: v for v in variants})
 
 
 def _squeeze(base: TrainConfig, seeds: tuple[int, ...]) -> Study:
     return Study(
-        "squeeze", base, {"avg": {}, "max": {"se_squeeze": "max"}}, seeds, reference="avg",
+        "squeeze", base, {"avg": {}, "max": {"attn_kwargs.squeeze": "max"}}, seeds, reference="avg",
         title="Squeeze: global average vs max pooling (cf. TPAMI Table 11)", xlabel="squeeze",
         question="Does summarising each channel by its maximum instead of its mean change accuracy?",
         paper="squeeze", paper_labels={"avg": "avg", "max": "max"})
@@ -53,7 +53,8 @@ def _squeeze(base: TrainConfig, seeds: tuple[int, ...]) -> Study:
 
 def _gate(base: TrainConfig, seeds: tuple[int, ...]) -> Study:
     return Study(
-        "gate", base, {"sigmoid": {}, "tanh": {"se_gate": "tanh"}, "relu": {"se_gate": "relu"}}, seeds,
+        "gate", base,
+        {"sigmoid": {}, "tanh": {"attn_kwargs.gate": "tanh"}, "relu": {"attn_kwargs.gate": "relu"}}, seeds,
         reference="sigmoid", title="Excitation gate (cf. TPAMI Table 12)", xlabel="gate",
         question="Does the gate's non-linearity (sigmoid, tanh, ReLU) change accuracy?",
         paper="gate", paper_labels={"sigmoid": "sigmoid", "tanh": "tanh", "relu": "relu"})
@@ -80,7 +81,7 @@ def _stage(base: TrainConfig, seeds: tuple[int, ...]) -> Study:
 
 def _no_squeeze(base: TrainConfig, seeds: tuple[int, ...]) -> Study:
     return Study(
-        "no_squeeze", base, {"SE": {}, "no squeeze": {"se_squeeze": "none"}, "no SE": {"ratio": None}},
+        "no_squeeze", base, {"SE": {}, "no squeeze": {"attn_kwargs.squeeze": "none"}, "no SE": {"attn": None}},
         seeds, reference="SE", title="The role of the squeeze (cf. TPAMI Table 16)", xlabel="network",
         question="Without global pooling (the excitation as 1×1 convolutions, per position), "
                  "how much of SE's effect is left?",

@@ -1,7 +1,7 @@
 """A study and its runner: one factor, its variants as config overrides, paired seeds, resumable.
 
 A :class:`Study` is a base :class:`~selib.training.config.TrainConfig`, a *reference* variant and
-other variants (each a dict of flat config overrides, ``{"ratio": None}``), repeated over seeds.
+other variants (each a dict of flat config overrides, ``{"attn": None}``), repeated over seeds.
 Seed ``k`` sets both the training seed (initial weights, batch order, augmentation draws) and the
 split seed, so the two arms of a comparison with the same ``k`` see the same training images in
 the same order and differ only in the factor studied: that is what makes them *paired*.

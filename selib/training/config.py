@@ -11,6 +11,8 @@ A :class:`TrainConfig` is a name, a note and five groups, each feeding exactly o
 Every choice field is checked when the config is made, so a typo fails in one line before an
 hour of training, not after it. Field names are unique across the groups, so ``replace`` and
 ``selib train --set KEY=VALUE`` take plain names (``ratio=8``) and route them to their group.
+The network's options carry the builder's names (:func:`selib.models.resnet.se_resnet`): ``attn``,
+``attn_kwargs``, ``ratio``, ``l2``; one attention option is set as ``attn_kwargs.min_units=8``.
 A run's ``config.json`` holds the whole nested config, so a result can always be traced back to
 the settings that produced it.
 """
@@ -35,10 +37,8 @@ CHOICES: dict[str, tuple] = {
     "architecture": ("se_resnet", "se_inception"),
     "block": ("basic", "bottleneck"),
     "style": ("v1", "preact"),
-    "attention": ("se", "eca", None),
+    "attn": ("se", "eca", None),
     "se_placement": ("standard", "pre", "post", "identity"),
-    "se_gate": ("sigmoid", "relu", "tanh"),
-    "se_squeeze": ("avg", "max", "none"),
     "augment": (None, "light", "medium", "strong"),
     "optimizer": ("adam", "adamw", "sgd"),
     "schedule": ("constant", "cosine", "onecycle"),
@@ -48,9 +48,31 @@ CHOICES: dict[str, tuple] = {
 }
 
 
-def _spec(default, kind, *, lo=None, hi=None, lo_open=False, hi_open=False, none=False):
+def _option(default, kind=None, *, choices=None, lo=None, lo_open=False, none=False) -> dict:
+    return {"default": default, "kind": kind, "choices": choices, "lo": lo, "hi": None,
+            "lo_open": lo_open, "hi_open": False, "none": none}
+
+
+#: What ``attn_kwargs`` may hold for each attention: the layer's own argument names and defaults
+#: (:class:`~selib.layers.squeeze_excite.SqueezeExcite`,
+#: :class:`~selib.layers.attention.EfficientChannelAttention`). SE's ``ratio`` is a field of its own.
+ATTN_OPTIONS: dict[str, dict[str, dict]] = {
+    "se": {"min_units": _option(1, int, lo=1),                 # narrowest bottleneck
+           "gate": _option("sigmoid", choices=("sigmoid", "relu", "tanh")),
+           "squeeze": _option("avg", choices=("avg", "max", "none")),
+           "use_bias": _option(False, bool)},
+    "eca": {"kernel_size": _option(None, int, lo=1, none=True),  # null: from the channels
+            "gamma": _option(2.0, float, lo=0, lo_open=True),
+            "beta": _option(1.0, float)},
+}
+
+
+def _spec(default, kind, *, lo=None, hi=None, lo_open=False, hi_open=False, none=False, hint=""):
     """A dataclass field with its type and range, read back by :func:`_check_field`."""
-    meta = {"kind": kind, "lo": lo, "hi": hi, "lo_open": lo_open, "hi_open": hi_open, "none": none}
+    meta = {"kind": kind, "lo": lo, "hi": hi, "lo_open": lo_open, "hi_open": hi_open, "none": none,
+            "hint": hint}
+    if isinstance(default, dict):
+        return field(default_factory=lambda: dict(default), metadata=meta)
     if isinstance(default, (list, tuple)):
         return field(default=tuple(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -61,6 +83,11 @@ def _choice(default):
 
 
 def _describe(m: dict) -> str:
+    if m["kind"] == "attn_options":
+        return "a JSON object of the attention's options (" + "; ".join(
+            f"{a}: {', '.join(opts)}" for a, opts in ATTN_OPTIONS.items()) + ")"
+    if m.get("choices"):
+        return "one of: " + ", ".join(m["choices"])
     kinds = {int: "an integer", float: "a number", bool: "true or false", str: "a string",
              "ints": "a list of integers", "strs": "a list of strings"}
     text = kinds[m["kind"]]
@@ -101,6 +128,10 @@ def _coerce(value, m: dict):
         if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
             raise ValueError
         return tuple(str(v) for v in value)
+    if kind == "attn_options":        # checked against the attention in ModelConfig
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            raise ValueError
+        return dict(value)
     if not isinstance(value, str):
         raise ValueError
     return value
@@ -122,11 +153,12 @@ def _check_field(obj, f: dataclasses.Field) -> None:
     try:
         value = _coerce(value, m)
         ok = all(_in_range(v, m) for v in value) if m["kind"] in ("ints",) else (
-            m["kind"] in (bool, str, "strs") or _in_range(value, m))
+            m["kind"] in (bool, str, "strs", "attn_options") or _in_range(value, m))
     except (ValueError, TypeError):
         ok = False
     if not ok:
-        raise ConfigError(f"{f.name} must be {_describe(m)}, got {getattr(obj, f.name)!r}")
+        hint = f"; {m['hint']}" if m.get("hint") else ""
+        raise ConfigError(f"{f.name} must be {_describe(m)}, got {getattr(obj, f.name)!r}{hint}")
     object.__setattr__(obj, f.name, value)
 
 
@@ -174,17 +206,14 @@ class ModelConfig(_Group):
     style: str = _choice("preact")
     width: float = _spec(1.0, float, lo=0, lo_open=True)
     initial_filters: int = _spec(64, int, lo=1)
-    attention: str | None = _choice("se")
-    ratio: int | None = _spec(16, int, lo=1, none=True)   # null: no attention (the plain network)
-    se_min_units: int = _spec(1, int, lo=1)
+    attn: str | None = _choice("se")          # null: no attention (the plain network)
+    attn_kwargs: dict = _spec({}, "attn_options")   # the attention's options (ATTN_OPTIONS)
+    ratio: int = _spec(16, int, lo=1, hint="attn=null builds the network without SE")  # SE's r
     se_placement: str = _choice("standard")
-    se_gate: str = _choice("sigmoid")
-    se_squeeze: str = _choice("avg")
-    se_use_bias: bool = _spec(False, bool)
     se_stages: tuple[int, ...] | None = _spec(None, "ints", lo=2, none=True)   # null: every stage
     stem_stride: int = _spec(2, int, lo=1, hi=4)
     stem_pool: bool = _spec(True, bool)
-    model_weight_decay: float = _spec(1e-4, float, lo=0)   # L2 on stem and classifier (seed code)
+    l2: float = _spec(1e-4, float, lo=0)      # L2 loss on the stem and classifier kernels (seed code)
     augment: str | None = _choice(None)       # in-model augmentation, active only in training
 
     def _check_together(self) -> None:
@@ -197,10 +226,45 @@ class ModelConfig(_Group):
                               f"{stages} (2 is the first stage, as in the layer names)")
         if self.se_stages is not None and self.architecture != "se_resnet":
             raise ConfigError("se_stages applies to architecture se_resnet only")
+        object.__setattr__(self, "attn_kwargs", attn_kwargs_for(self.attn, self.attn_kwargs))
 
     @property
     def has_attention(self) -> bool:
-        return self.attention is not None and self.ratio is not None
+        return self.attn is not None
+
+
+def _check_option(attn: str, key: str, value, m: dict):
+    if m["choices"]:
+        if value in m["choices"]:
+            return value
+    elif value is None and m["none"]:
+        return None
+    else:
+        try:
+            value = _coerce(value, m)
+            if m["kind"] is bool or _in_range(value, m):
+                return value
+        except (ValueError, TypeError):
+            pass
+    raise ConfigError(f"attn_kwargs.{key} of attn {attn} must be {_describe(m)}, got {value!r}")
+
+
+def attn_kwargs_for(attn: str | None, kwargs: dict) -> dict:
+    """``kwargs`` checked against ``attn``'s options (:data:`ATTN_OPTIONS`), in key order and
+    without the values that equal the layer's defaults — so two configs that build the same
+    network are equal. Without attention there are no options: ``{}``."""
+    if attn is None:
+        return {}
+    options, out = ATTN_OPTIONS[attn], {}
+    for key in sorted(kwargs):
+        if key not in options:
+            hint = "; set the field ratio" if key == "ratio" else ""
+            raise ConfigError(f"unknown attn_kwargs.{key} for attn {attn}; its options: "
+                              f"{', '.join(options)}{hint}")
+        value = _check_option(attn, key, kwargs[key], options[key])
+        if value != options[key]["default"]:
+            out[key] = value
+    return out
 
 
 @dataclass(frozen=True)
@@ -252,6 +316,7 @@ class EvalConfig(_Group):
 _GROUPS: dict[str, type] = {"data": DataConfig, "model": ModelConfig, "optim": OptimConfig,
                             "runtime": RuntimeConfig, "eval": EvalConfig}
 _FIELD_GROUP = {f.name: g for g, cls in _GROUPS.items() for f in dataclasses.fields(cls)}
+_OPTION = "attn_kwargs."     # "attn_kwargs.min_units": one attention option, in replace and --set
 
 
 @dataclass(frozen=True)
@@ -280,8 +345,12 @@ class TrainConfig:
 
     def replace(self, **changes: Any) -> "TrainConfig":
         """A copy with some fields changed: plain field names (``ratio=8``) are routed to their
-        group; ``name``/``notes`` and whole groups (``model=ModelConfig(...)``) are taken as is."""
+        group; ``name``/``notes`` and whole groups (``model=ModelConfig(...)``) are taken as is;
+        ``attn_kwargs.KEY`` changes one attention option, keeping the others."""
         top = {k: changes.pop(k) for k in list(changes) if k in ("name", "notes", *_GROUPS)}
+        for key in [k for k in changes if k.startswith(_OPTION)]:
+            base = changes.get("attn_kwargs", self.model.attn_kwargs)
+            changes["attn_kwargs"] = {**base, key[len(_OPTION):]: changes.pop(key)}
         unknown = sorted(set(changes) - set(_FIELD_GROUP))
         if unknown:
             raise ConfigError(f"unknown setting(s): {', '.join(unknown)}; `selib settings` "
@@ -294,9 +363,14 @@ class TrainConfig:
         return dataclasses.replace(self, **top)
 
     def get(self, name: str) -> Any:
-        """A field's value by its plain name (``config.get("ratio")``)."""
+        """A field's value by its plain name (``config.get("ratio")``); ``attn_kwargs.KEY`` is
+        one attention option (its default when the config does not set it)."""
         if name in ("name", "notes"):
             return getattr(self, name)
+        if name.startswith(_OPTION) and self.model.attn is not None:
+            key, options = name[len(_OPTION):], ATTN_OPTIONS[self.model.attn]
+            if key in options:
+                return self.model.attn_kwargs.get(key, options[key]["default"])
         if name not in _FIELD_GROUP:
             raise ConfigError(f"unknown setting {name!r}")
         return getattr(getattr(self, _FIELD_GROUP[name]), name)
@@ -338,19 +412,55 @@ class TrainConfig:
 
 
 def as_recorded(d: dict[str, Any]) -> dict[str, Any]:
-    """A config dict written by an older selib, with each field added since set to what that run did.
+    """A config dict written by an older selib, read as that run trained: each field added since
+    set to what that run did, each renamed field under its new name.
 
-    The current default of a new field describes the current behaviour, not the old run's: read with it, a
-    run made before ``ema_mode`` existed (0.2.0, Keras' own average) would claim the warmed-up
+    The current default of a new field describes the current behaviour, not the old run's: read
+    with it, a run made before ``ema_mode`` existed (Keras' own average) would claim the warmed-up
     evaluation-only average, resume under it and count as finished for a config it never trained.
     Anything that is not a config dict is returned unchanged, for the caller's own error.
     """
-    optim = d.get("optim") if isinstance(d, dict) else None
+    if not isinstance(d, dict):
+        return d
+    return _recorded_model(_recorded_optim(d))
+
+
+def _recorded_optim(d: dict[str, Any]) -> dict[str, Any]:
+    """Before ``ema_mode``, an EMA run used Keras' own average (``overwrite``)."""
+    optim = d.get("optim")
     if not isinstance(optim, dict) or "ema_mode" in optim:
         return d
     # without use_ema the mode changes nothing, so the old run is the same run with the default
     mode = "overwrite" if optim.get("use_ema") else OptimConfig.ema_mode
     return {**d, "optim": {**optim, "ema_mode": mode}}
+
+
+# the model fields' former names: the attention's options were fields of their own
+_SE_FIELDS = {"se_min_units": "min_units", "se_gate": "gate", "se_squeeze": "squeeze",
+              "se_use_bias": "use_bias"}
+
+
+def _recorded_model(d: dict[str, Any]) -> dict[str, Any]:
+    """Former names: ``attention`` -> ``attn``, ``se_*`` -> ``attn_kwargs``, ``model_weight_decay``
+    -> ``l2``; a null ``ratio`` meant no attention of any kind -> ``attn`` null."""
+    model = d.get("model")
+    old = {"attention", "model_weight_decay", *_SE_FIELDS}
+    if not isinstance(model, dict) or not (old & set(model) or model.get("ratio", 0) is None):
+        return d
+    m = {k: v for k, v in model.items() if k not in old}
+    attn = model.get("attention", model.get("attn", ModelConfig.attn))
+    if m.get("ratio", 0) is None:
+        attn, m["ratio"] = None, ModelConfig.ratio
+    options = {new: model[o] for o, new in _SE_FIELDS.items() if o in model}
+    kwargs = {**options, **m.get("attn_kwargs", {})} if attn == "se" else m.get("attn_kwargs", {})
+    m["attn"] = attn
+    try:
+        m["attn_kwargs"] = attn_kwargs_for(attn, kwargs)
+    except (ConfigError, KeyError):
+        m["attn_kwargs"] = kwargs          # left for from_dict to refuse, with its message
+    if "model_weight_decay" in model:
+        m["l2"] = model["model_weight_decay"]
+    return {**d, "model": m}
 
 
 def _flat(config: TrainConfig) -> dict[str, Any]:
@@ -363,11 +473,16 @@ def _flat(config: TrainConfig) -> dict[str, Any]:
 
 def parse_assignment(text: str) -> tuple[str, Any]:
     """``"ratio=8"`` -> ``("ratio", 8)``: the value is read as JSON (``null``, ``true``,
-    ``[1, 2]``), else taken as a string; the type and range are checked when the config is made."""
+    ``[1, 2]``, ``{"min_units": 8}``), else taken as a string; the type and range are checked when
+    the config is made. ``attn_kwargs.min_units=8`` sets one attention option."""
     if "=" not in text:
         raise ConfigError(f"--set expects KEY=VALUE, got {text!r}")
     key, raw = (s.strip() for s in text.split("=", 1))
-    if key not in _FIELD_GROUP and key not in ("name", "notes"):
+    options = sorted({_OPTION + o for opts in ATTN_OPTIONS.values() for o in opts})
+    if key.startswith(_OPTION) and key not in options:
+        raise ConfigError(f"unknown attention option {key!r} in --set {text}; choose one of: "
+                          + ", ".join(options))
+    if key not in _FIELD_GROUP and key not in ("name", "notes") and key not in options:
         raise ConfigError(f"unknown setting {key!r} in --set {text}; choose one of: "
                           + ", ".join(sorted(_FIELD_GROUP)))
     try:

@@ -35,7 +35,7 @@ PROFILES: dict[str, TrainConfig] = {
     "seed": SEED.replace(precision="float32", notes="the seed report's recipe, reproduced exactly"),
     "gpu": _RECIPE.replace(
         name="gpu", image_size=224, filters=(64, 128, 256, 512), initial_filters=64, ratio=16,
-        se_min_units=8, batch_size=64, epochs=30, learning_rate=2e-3,
+        attn_kwargs={"min_units": 8}, batch_size=64, epochs=30, learning_rate=2e-3,
         notes="one-GPU recipe: full-width SE-ResNet-18 at 224² colour, AdamW + cosine, augmentation "
               "in the model, mixed precision and XLA chosen automatically"),
     # recipe re-tuned 2026-12-04: 30 epochs (was 40) + EMA, bf16 by precision="auto", fused RandomAffine.
@@ -106,7 +106,7 @@ class StudySize:
 # (with a constant rate the last epochs' accuracy jumps by ±10 points and drowns every factor),
 # light in-model augmentation, and SE blocks that are never degenerate (at least 8 hidden units).
 _STUDY = SEED.replace(
-    name="ablation", ratio=16, se_min_units=8, optimizer="adam", learning_rate=1e-3,
+    name="ablation", ratio=16, attn_kwargs={"min_units": 8}, optimizer="adam", learning_rate=1e-3,
     schedule="cosine", augment="light", notes="notebook 06 ablation base")
 
 # cpu: 64² colour, a 4-stage network of 16–128 channels with one basic block per stage (0.31 M

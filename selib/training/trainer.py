@@ -171,14 +171,12 @@ def runtime(rt: RuntimeConfig) -> Iterator[Runtime]:
 def network_kwargs(config: TrainConfig) -> dict:
     """The builder's keyword arguments for ``config.model`` (every field applies, the seed's too)."""
     m = config.model
-    common = dict(ratio=m.ratio if m.attention else None, attn=m.attention or "se", se_gate=m.se_gate,
-                  se_squeeze=m.se_squeeze, se_use_bias=m.se_use_bias, se_min_units=m.se_min_units)
+    common = dict(attn=m.attn, attn_kwargs=m.attn_kwargs, ratio=m.ratio)
     if m.architecture == "se_inception":
         return dict(filters=m.filters, **common)
     return dict(depth=m.depth, filters=m.filters, block=m.block, style=m.style, width=m.width,
-                initial_filters=m.initial_filters, weight_decay=m.model_weight_decay,
-                se_placement=m.se_placement, se_stages=m.se_stages, stem_stride=m.stem_stride,
-                stem_pool=m.stem_pool, **common)
+                initial_filters=m.initial_filters, l2=m.l2, se_placement=m.se_placement,
+                se_stages=m.se_stages, stem_stride=m.stem_stride, stem_pool=m.stem_pool, **common)
 
 
 def build_model(config: TrainConfig, num_classes: int) -> keras.Model:
