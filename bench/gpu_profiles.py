@@ -18,11 +18,11 @@ the JSON as soon as it ends (a run cut off keeps every part that finished):
                eagerly): compilation seconds (first epoch minus a steady one) and steady images/s.
                XLA off runs on a 200-per-class subset, since eager training is slow; images/s is
                per image, so it compares with the full-data run.
-``batch``      a batch-size sweep (32-512) at the profile's precision with XLA, showing where the
-               GPU saturates (images/s stops growing).
 ``se``         SE vs no SE at full size: the ``cpu`` recipe (144², 30 epochs, as
                ``bench/se_on_real.py`` builds it, ``se_min_units=8``) on seeds 0-7, paired, with
                the 95 % interval of :func:`selib.studies.compare` (notebook 06's computation).
+``batch``      a batch-size sweep (32-512) at the profile's precision with XLA, showing where the
+               GPU saturates (images/s stops growing); last, as the least needed.
 
 A cell measured in an earlier part is not trained again (the ``precision`` part's
 mixed_float16 cell is the ``profile`` run when the profile resolves to it). Every choice is
@@ -40,9 +40,10 @@ missing on the machine is one line naming it, before anything trains.
 ../shared/realdata gpu_data/realdata256`` and ``bash bench/gpu_wheels.sh``; then the device
 ``run`` call with ``carry=["gpu_data", "gpu_wheels"]``, ``timeout_s=600`` and the command
 
-    python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site gpu_wheels/*.whl
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site gpu_wheels/*.whl
     && export PYTHONPATH=/tmp/site:$PWD KERAS_BACKEND=jax PYTHONUNBUFFERED=1
-    && python3 bench/gpu_profiles.py --data gpu_data/realdata256 --json $OUT/gpu_h200.json
+    && nvidia-smi -L; set -o pipefail; python3 bench/gpu_profiles.py --data gpu_data/realdata256
+    --work /tmp/gpu-runs --json $OUT/gpu_h200.json 2>&1 | tee $OUT/gpu_h200.log
 """
 from __future__ import annotations
 
@@ -73,7 +74,7 @@ PINS = {
     "precisions": ("float32", "mixed_float16", "mixed_bfloat16"),
     "xla_off_max_per_class": 200, "xla_off_epochs": 2, "xla_off_max_train_seconds": 120.0,
     "batch_sizes": (32, 64, 128, 256, 512),
-    "se_recipe": "cpu", "se_image_size": 144, "se_epochs": 30, "se_seeds": 8,
+    "se_recipe": "cpu", "se_image_size": 144, "se_epochs": 30, "se_seeds": 8, "se_first_pair_estimate_s": 120.0,
     "budget_s": 480.0,
 }
 #: --tiny: each part's code path in seconds (32², tiny network, a toy folder)
@@ -174,17 +175,33 @@ class Runner:
         self.budget = Budget(args.budget_s)
         self.cells: dict[tuple, dict] = {}       # (precision, xla, batch, per_class) -> summary
         self.prepared: dict[tuple, object] = {}  # (per_class) -> selib Prepared (decoded once)
-        self.last_cost = 0.0                    # seconds of the last training: the next estimate
+        self.costs: dict[str, float] = {}       # kind of training -> seconds of the last one
 
     def save(self) -> None:
         self.res["wall_seconds"] = self.budget.elapsed()
         C.write_json(self.a.json, self.res)
 
-    def skip(self, part: str, what: str) -> dict:
-        left = {"skipped": what, "reason": f"time budget of {self.a.budget_s:.0f} s: "
-                                          f"{self.budget.elapsed():.0f} s used, the last training took {self.last_cost:.0f} s"}
-        self.res.setdefault("left_out", {}).setdefault(part, []).append(left)
-        return left
+    def estimate(self, kind: str) -> float:
+        """Seconds the next training of this kind will take: the last of its kind, else a guess
+        from what ran (a lesson: the profile's compilation plus its epochs; a seed pair: pinned)."""
+        if kind in self.costs:
+            return self.costs[kind]
+        if kind == "lesson":
+            run = next(iter(self.cells.values()), None)
+            return run["first_epoch_seconds"] + self.pins["lesson_epochs"] * run["steady_epoch_seconds"] if run else 0.0
+        if kind == "xla_off":
+            return self.pins["xla_off_max_train_seconds"]
+        return self.pins["se_first_pair_estimate_s"] if kind == "pair" else 0.0
+
+    def starts(self, part: str, what: str, kind: str) -> bool:
+        """Whether a training of ``kind`` fits the budget; if not, it is named in ``left_out``."""
+        guess = self.estimate(kind)
+        if self.budget.fits(guess):
+            return True
+        self.res.setdefault("left_out", {}).setdefault(part, []).append(
+            {"skipped": what, "reason": f"time budget of {self.a.budget_s:.0f} s: {self.budget.elapsed():.0f} s "
+                                        f"used, {guess:.0f} s estimated for it"})
+        return False
 
     def lesson_config(self, **changes):
         base = profile_config(self.pins["lesson_profile"], self.a.tiny)
@@ -199,8 +216,9 @@ class Runner:
         if key in self.cells:
             return {"label": label, "reused_from": self.cells[key]["measured_in"],
                     **{k: v for k, v in self.cells[key].items() if k != "measured_in"}}
-        if not self.budget.fits(self.last_cost):
-            return {"label": label, **self.skip(part, label)}
+        kind = "lesson" if per_class is None else "xla_off"
+        if not self.starts(part, label, kind):
+            return {"label": label, "skipped": label}
         if per_class is not None:
             config = config.replace(max_per_class=per_class)
         t = time.perf_counter()
@@ -208,11 +226,10 @@ class Runner:
             r = train_summary(config, self.data, self.work / part / _slug(label),
                               prepared=self.prepared.get(per_class), evaluate_test=False)
         except Exception as exc:  # noqa: BLE001 - one failed cell (e.g. out of memory) must not end the run
-            self.last_cost = time.perf_counter() - t
             return {"label": label, "error": f"{type(exc).__name__}: {str(exc)[:300]}"}
-        self.last_cost = time.perf_counter() - t
+        finally:
+            self.costs[kind] = time.perf_counter() - t
         self.prepared.setdefault(per_class, r.pop("_prepared"))
-        r.pop("_prepared", None)
         self.cells[key] = {**_lesson_fields(r), "measured_in": part}
         return {"label": label, **_lesson_fields(r)}
 
@@ -220,12 +237,11 @@ class Runner:
     def profile(self) -> None:
         runs = []
         for name in self.a.profiles.split(","):
-            if runs and not self.budget.fits(self.last_cost):
-                self.skip("profile", name)
+            if runs and not self.starts("profile", name, "profile"):
                 continue
             t = time.perf_counter()
             r = run_profile(name.strip(), self.data, self.work / "profile", self.a.tiny, self.pins["seed"])
-            self.last_cost = time.perf_counter() - t
+            self.costs["profile"] = time.perf_counter() - t
             prepared = r.pop("_prepared")
             key = (r["precision"], r["xla"], r["batch_size"], None)
             if name.strip() == self.pins["lesson_profile"]:     # the lessons' network and data
@@ -262,16 +278,15 @@ class Runner:
         self.res["se"] = {"recipe": p["se_recipe"], "image_size": p["se_image_size"], "epochs": p["se_epochs"],
                           "seeds_planned": p["se_seeds"], "pairs": 0}
         for k in range(1, p["se_seeds"] + 1):
-            if not self.budget.fits(self.last_cost):
-                self.skip("se", f"seeds {k - 1}-{p['se_seeds'] - 1}")
+            if not self.starts("se", f"seeds {k - 1}-{p['se_seeds'] - 1}", "pair"):
                 break
             study = make_study(p["se_image_size"], p["se_epochs"], k, **overrides)
             t = time.perf_counter()
             done = run_study(study, self.data, self.work / "se", cache=cache, progress=True)
-            self.last_cost = time.perf_counter() - t
+            self.costs["pair"] = time.perf_counter() - t
             self.res["se"].update(config=study.base.to_dict(), pairs=k,
                                   results=done.drop(columns=["run_dir"]).to_dict(orient="records"),
-                                  pair_seconds=self.res["se"].get("pair_seconds", []) + [self.last_cost])
+                                  pair_seconds=self.res["se"].get("pair_seconds", []) + [self.costs["pair"]])
             if k >= 2:
                 self.res["se"]["summary"] = summarize(done, study)
             self.save()
@@ -447,8 +462,12 @@ def main(argv: list[str] | None = None) -> dict:
         runner = Runner(a, res, data, work, pins)
         for part in parts:
             print(f"--- {part} ({runner.budget.elapsed():.0f} s so far)", flush=True)
-            getattr(runner, part)()
-            res["parts_done"].append(part)
+            try:
+                getattr(runner, part)()
+                res["parts_done"].append(part)
+            except Exception as exc:  # noqa: BLE001 - one try on the GPU: a broken part must not lose the others
+                res.setdefault("errors", {})[part] = f"{type(exc).__name__}: {str(exc)[:500]}"
+                print(f"{part} failed: {res['errors'][part]}", file=sys.stderr, flush=True)
             runner.save()
     finally:
         if a.work is None:

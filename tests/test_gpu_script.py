@@ -115,7 +115,8 @@ def test_tiny_run_writes_every_part(tmp_path):
     out = tmp_path / "gpu.json"
     res = _load("gpu_profiles").main(["--tiny", "--allow-cpu", "--json", str(out)])
     saved = json.loads(out.read_text())
-    assert saved["parts_done"] == ["profile", "precision", "xla", "se", "batch"] and "left_out" not in saved
+    assert saved["parts_done"] == ["profile", "precision", "xla", "se", "batch"]
+    assert "left_out" not in saved and "errors" not in saved
     p = saved["provenance"]
     assert {"date", "gpu", "backend", "versions", "command"} <= p.keys() and p["versions"]["keras"]
     run = saved["runs"][0]
@@ -129,7 +130,9 @@ def test_tiny_run_writes_every_part(tmp_path):
         assert c["precision"] == c["label"] and c["steady_train_images_per_s"] > 0
         assert ("reused_from" in c) == ((c["precision"], c["xla"], c["batch_size"]) == prof)
     x = saved["xla"]
-    assert x["on"]["xla"] is True and x["off"]["xla"] is False and x["off"]["compile_seconds"] >= 0
+    # (on TensorFlow's CPU, Keras turns XLA back off for the augmentation's image warp)
+    assert x["on"]["label"] == "XLA on" and x["off"]["xla"] is False and x["off"]["compile_seconds"] >= 0
+    assert x["off"]["n_train"] < run["n_train"]          # the subset
     assert x["on_over_off_images_per_s"] == pytest.approx(
         x["on"]["steady_train_images_per_s"] / x["off"]["steady_train_images_per_s"])
     assert [c["batch_size"] for c in saved["batch"]] == [8, 16]
