@@ -40,10 +40,9 @@ missing on the machine is one line naming it, before anything trains.
 ../shared/realdata gpu_data/realdata256`` and ``bash bench/gpu_wheels.sh``; then the device
 ``run`` call with ``carry=["gpu_data", "gpu_wheels"]``, ``timeout_s=600`` and the command
 
-    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site gpu_wheels/*.whl
-    && export PYTHONPATH=/tmp/site:$PWD KERAS_BACKEND=jax PYTHONUNBUFFERED=1
-    && nvidia-smi -L; set -o pipefail; python3 bench/gpu_profiles.py --data gpu_data/realdata256
-    --work /tmp/gpu-runs --json $OUT/gpu_h200.json 2>&1 | tee $OUT/gpu_h200.log
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site gpu_wheels/*.whl || exit 1
+    export PYTHONPATH=/tmp/site:$PWD KERAS_BACKEND=jax PYTHONUNBUFFERED=1; nvidia-smi -L; set -o pipefail
+    python3 bench/gpu_profiles.py --data gpu_data/realdata256 --work /tmp/gpu-runs --json $OUT/gpu_h200.json 2>&1 | tee $OUT/gpu_h200.log
 """
 from __future__ import annotations
 
