@@ -1,6 +1,6 @@
 """Benchmark 7 (GPU): the ``gpu`` profile, notebook 04's lessons and SE vs no SE, on one GPU.
 
-    KERAS_BACKEND=jax python bench/gpu_profiles.py --data gpu_data/realdata256 --json bench/results/gpu_h200.json
+    KERAS_BACKEND=jax python bench/gpu_profiles.py --data gpu_data/realdata256 --json bench/results/gpu_profiles.json
     python bench/gpu_profiles.py --parts profile --profiles gpu,seed --data DIR     # profiles only
     python bench/gpu_profiles.py --tiny --allow-cpu                                  # every code path, on a CPU
 
@@ -42,7 +42,7 @@ missing on the machine is one line naming it, before anything trains.
 
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site gpu_wheels/*.whl || exit 1
     export PYTHONPATH=/tmp/site:$PWD KERAS_BACKEND=jax PYTHONUNBUFFERED=1; nvidia-smi -L; set -o pipefail
-    python3 bench/gpu_profiles.py --data gpu_data/realdata256 --work /tmp/gpu-runs --json $OUT/gpu_h200.json 2>&1 | tee $OUT/gpu_h200.log
+    python3 bench/gpu_profiles.py --data gpu_data/realdata256 --work /tmp/gpu-runs --json $OUT/gpu_profiles.json 2>&1 | tee $OUT/gpu_profiles.log
 """
 from __future__ import annotations
 

@@ -175,3 +175,31 @@ def test_tiny_run_on_jax_without_tensorflow(tmp_path):
     assert saved["machine"]["tensorflow"] is None and saved["params"]["jax_persistent_compilation_cache"] is True
     assert saved["runs"][0]["xla"] is True and saved["xla"]["on"]["reused_from"] == "profile"
     assert saved["xla"]["off"]["xla"] is False and saved["xla"]["off"]["n_train"] < saved["runs"][0]["n_train"]
+
+
+def test_results_page_renders_the_goal_the_lessons_and_the_se_interval():
+    """``bench/report.py`` turns the GPU JSON into docs/results.md: goal verdict, lesson cells, SE interval."""
+    spec = importlib.util.spec_from_file_location("_bench_report_gpu", BENCH / "report.py")
+    report = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = report
+    spec.loader.exec_module(report)
+    cell = lambda label, prec, xla, bs, ips, **kw: {"label": label, "precision": prec, "xla": xla, "batch_size": bs,
+                                                    "compile_seconds": 30.0, "steady_train_images_per_s": ips, **kw}
+    run = {"profile": "gpu", "test_accuracy": 0.9712, "train_seconds": 75.0, "first_epoch_seconds": 40.0,
+           "steady_train_images_per_s": 3000.0, "precision": "mixed_float16"}
+    g = _load("gpu_profiles")
+    r = {"skipped": False, "params": {"data": "gpu_data/realdata256"}, "runs": [run], "goal": g.goal_verdict(run),
+         "precision": [cell("float32", "float32", True, 64, 1000.0),
+                       cell("mixed_float16", "mixed_float16", True, 64, 3000.0, reused_from="profile"),
+                       {"label": "mixed_bfloat16", "skipped": "mixed_bfloat16"}],
+         "xla": {"on": cell("XLA on", "mixed_float16", True, 64, 3000.0), "off": cell("XLA off", "mixed_float16", False, 64, 150.0)},
+         "se": {"recipe": "cpu", "image_size": 144, "epochs": 30,
+                "summary": {"pairs": 8, "paired_difference": {"mean": 0.4, "ci95": [-0.1, 0.9]},
+                            "mean_accuracy": {"no SE": 96.1, "SE": 96.5}, "verdict": "SE (vs no SE): no effect"}}}
+    heads, detail = report.gpu_profiles(r)
+    text = "\n".join(detail)
+    assert "97.1 % in 75 s" in heads[0].result and heads[0].data == report.REAL
+    assert "missed: 0.88 points short, 15 s over" in text
+    assert "| float32 | float32 | on | 64 | 30.0 s | 1,000 |" in text and "| XLA off | mixed_float16 | off |" in text
+    assert "mixed_bfloat16 |" not in text                      # a cell the budget left out is not a row
+    assert heads[1].result == "SE − no SE +0.40 points, 95 % CI −0.10 to +0.90 (8 paired seeds)"
