@@ -96,6 +96,7 @@ def test_unknown_part_is_refused(capsys):
     assert e.value.code == 2 and "unknown part(s) nope" in capsys.readouterr().err
 
 
+@pytest.mark.slow            # a TensorFlow start-up and a toy folder: several seconds
 def test_budget_spent_leaves_trainings_out_and_says_so(tmp_path):
     """With no time left, no training starts: each left-out cell is named, the JSON still written."""
     out = tmp_path / "g.json"
