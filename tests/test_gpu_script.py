@@ -114,7 +114,7 @@ def test_budget_spent_leaves_trainings_out_and_says_so(tmp_path):
 @pytest.mark.slow
 def test_tiny_run_writes_every_part(tmp_path):
     out = tmp_path / "gpu.json"
-    res = _load("gpu_profiles").main(["--tiny", "--allow-cpu", "--json", str(out)])
+    res = _load("gpu_profiles").main(["--tiny", "--allow-cpu", "--budget-s", "1e6", "--json", str(out)])
     saved = json.loads(out.read_text())
     assert saved["parts_done"] == ["profile", "precision", "xla", "se", "batch"]
     assert "left_out" not in saved and "errors" not in saved
@@ -168,7 +168,7 @@ def test_tiny_run_on_jax_without_tensorflow(tmp_path):
 
     out = tmp_path / "gpu.json"
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "PYTHONPATH": str(REPO)}
-    res = subprocess.run([sys.executable, "-c", NO_TF, "--tiny", "--allow-cpu", "--parts", "profile,xla",
+    res = subprocess.run([sys.executable, "-c", NO_TF, "--tiny", "--allow-cpu", "--parts", "profile,xla", "--budget-s", "1e6",
                           "--json", str(out)], cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     assert res.returncode == 0, res.stderr[-3000:]
     saved = json.loads(out.read_text())
