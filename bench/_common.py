@@ -73,26 +73,36 @@ def utc_now() -> str:
 
 
 def machine_info() -> dict:
-    """What ran the benchmark: cores, CPU, library versions, TF threads, GPUs, load."""
-    tf = tf_quiet()
+    """What ran the benchmark: cores, CPU, library versions, threads, GPUs, load.
+
+    TensorFlow is imported only when it is the Keras backend: a GPU machine may run Keras on
+    JAX with no TensorFlow installed (``bench/gpu_profiles.py``)."""
     import keras
     import numpy as np
+
+    from selib import hardware
 
     try:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:
         usable = os.cpu_count()
-    return {
+    info = {
         "date": utc_now(),
         "cpus": os.cpu_count(), "usable_cpus": usable, "cpu": cpu_model(), "cpu_isa": cpu_isa(),
         "platform": platform.platform(), "python": platform.python_version(),
-        "tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__,
-        "gpus": [g.name for g in tf.config.list_physical_devices("GPU")],
-        "tf_intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
-        "tf_inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+        "backend": hardware.backend_name(), "tensorflow": None, "keras": keras.__version__,
+        "numpy": np.__version__, "gpus": hardware.gpu_devices(),
         "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default (on)"),
         "load_avg_at_start": load_avg(),
     }
+    if info["backend"] == "tensorflow":
+        tf = tf_quiet()
+        info.update(tensorflow=tf.__version__, gpus=[g.name for g in tf.config.list_physical_devices("GPU")],
+                    tf_intra_op_threads=tf.config.threading.get_intra_op_parallelism_threads(),
+                    tf_inter_op_threads=tf.config.threading.get_inter_op_parallelism_threads())
+    else:
+        info[info["backend"]] = getattr(sys.modules.get(info["backend"]), "__version__", None)
+    return info
 
 
 # ---------------------------------------------------------------------------------------------

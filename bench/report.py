@@ -333,16 +333,44 @@ def gpu_seed(r: dict) -> Rendered:
 
 
 def gpu_profiles(r: dict) -> Rendered:
+    """The prepared GPU run: the profile against its goal, notebook 04's lessons, SE at full size."""
     if r.get("skipped"):
         return [], ["Skipped: no GPU."]
-    rows = [[str(x.get("profile")), pct(x.get("test_accuracy"), 1), f"{x.get('train_call_seconds', 0):.0f} s",
-             f"{x.get('steady_train_images_per_s') or 0:,.0f}", str(x.get("precision", "–"))]
+    data = REAL if "realdata" in json.dumps(r.get("params", {})) else SYNTH
+    rows = [[str(x.get("profile")), pct(x.get("test_accuracy"), 1), f"{x.get('train_seconds') or 0:.0f} s",
+             f"{x.get('first_epoch_seconds') or 0:.1f} s", f"{x.get('steady_train_images_per_s') or 0:,.0f}",
+             str(x.get("precision", "–"))]
             for x in r.get("runs", [])]
     heads = [Headline(f"`{x.get('profile')}` profile on one GPU",
-                      f"{pct(x.get('test_accuracy'), 1)} in {x.get('train_call_seconds', 0):.0f} s of training",
-                      REAL if "realdata" in json.dumps(r.get("params", {})) else SYNTH)
+                      f"{pct(x.get('test_accuracy'), 1)} in {x.get('train_seconds') or 0:.0f} s of training", data)
              for x in r.get("runs", [])]
-    return heads, table(["profile", "test accuracy", "training", "steady images/s", "precision"], rows)
+    detail = table(["profile", "test accuracy", "training", "first epoch", "steady images/s", "precision"], rows)
+    g = r.get("goal")
+    if g:
+        verdict = ("met" if g["met"] else
+                   f"missed: {g['accuracy_short_by_points']:.2f} points short, {g['seconds_over']:.0f} s over")
+        detail += ["", f"Goal: at least {pct(g['min_test_accuracy'], 0)} in at most {g['max_train_seconds']:.0f} s "
+                       f"of training: **{verdict}**."]
+    xla = r.get("xla") or {}
+    cells = [*r.get("precision", []), *[xla[k] for k in ("on", "off") if k in xla], *r.get("batch", [])]
+    measured = [c for c in cells if c.get("steady_train_images_per_s")]
+    if measured:
+        detail += ["", *table(["setting", "precision", "XLA", "batch", "compilation", "steady images/s"],
+                              [[c["label"], c["precision"], "on" if c["xla"] else "off", str(c["batch_size"]),
+                                f"{c['compile_seconds']:.1f} s", f"{c['steady_train_images_per_s']:,.0f}"]
+                               for c in measured])]
+    s = (r.get("se") or {}).get("summary")
+    if s:
+        d, se = s["paired_difference"], r["se"]
+        lo, hi = d["ci95"]
+        detail += ["", f"SE against no SE, the `{se['recipe']}` recipe at {se['image_size']}² for {se['epochs']} "
+                       f"epochs, {s['pairs']} paired seeds: **{signed(d['mean'])} points, 95 % CI {signed(lo)} to "
+                       f"{signed(hi)}** ({s['mean_accuracy']['no SE']:.2f} % without, {s['mean_accuracy']['SE']:.2f} % "
+                       f"with). Verdict: {s['verdict']}."]
+        heads.append(Headline("does SE help at full size? (paired seeds, one GPU)",
+                              f"SE − no SE {signed(d['mean'])} points, 95 % CI {signed(lo)} to {signed(hi)} "
+                              f"({s['pairs']} paired seeds)", data))
+    return heads, detail
 
 
 @dataclass(frozen=True)
@@ -369,7 +397,8 @@ KINDS: dict[str, Kind] = {
                                    time_to_accuracy),
     "se_on_real": Kind("Does SE help on real photos?",
                        "SE against no SE, paired seeds, on photos.", se_on_real),
-    "gpu_profiles": Kind("Profiles on one GPU", "The `gpu` and `report` profiles through `selib.train`.",
+    "gpu_profiles": Kind("Profiles on one GPU", "The `gpu` profile against its goal, precision, XLA and "
+                         "batch size on its network, and SE against no SE at full size, through `selib.train`.",
                          gpu_profiles),
     "gpu_seed_jax": Kind("The original report's recipe on one GPU",
                          "How long do the report's 20 epochs at 473² take on a current GPU?", gpu_seed),

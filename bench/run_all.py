@@ -39,7 +39,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
                           "--no-realdata", "--sample", "3"]),
     "time_to_accuracy": ([], ["--tiny"]),
     # tiny: the gpu profile's code path, shrunk, on a CPU too
-    "gpu_profiles": ([], ["--tiny", "--allow-cpu", "--profiles", "gpu"]),
+    "gpu_profiles": ([], ["--tiny", "--allow-cpu", "--parts", "profile"]),
     # SE vs no SE on photos (paired seeds): skips itself without ../shared/realdata or --data
     "se_on_real": ([], ["--tiny"]),
 }
