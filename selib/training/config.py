@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,7 +62,7 @@ def _choice(default):
 
 
 def _describe(m: dict) -> str:
-    kinds = {int: "an integer", float: "a number", bool: "true or false", str: "a string",
+    kinds = {int: "an integer", float: "a finite number", bool: "true or false", str: "a string",
              "ints": "a list of integers", "strs": "a list of strings"}
     text = kinds[m["kind"]]
     if m["lo"] is not None or m["hi"] is not None:
@@ -81,6 +82,8 @@ def _in_range(v, m: dict) -> bool:
 def _coerce(value, m: dict):
     """The value as the field's type, or raise ValueError (ints stay ints, 1 -> 1.0 for floats)."""
     kind = m["kind"]
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError    # NaN passes every range test and inf no integer one: never a setting
     if kind is bool:
         if isinstance(value, bool):
             return value
@@ -123,7 +126,7 @@ def _check_field(obj, f: dataclasses.Field) -> None:
         value = _coerce(value, m)
         ok = all(_in_range(v, m) for v in value) if m["kind"] in ("ints",) else (
             m["kind"] in (bool, str, "strs") or _in_range(value, m))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         ok = False
     if not ok:
         raise ConfigError(f"{f.name} must be {_describe(m)}, got {getattr(obj, f.name)!r}")
