@@ -3,6 +3,11 @@ from __future__ import annotations
 
 import os as _os
 
+# The `selib` command stops on Ctrl-C from its first line on (a no-op for `import selib`).
+from selib._interrupt import install_for_command_line as _ctrl_c  # noqa: E402
+
+_ctrl_c()
+
 # Quiet TensorFlow's C++ start-up chatter before anything imports it.
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 

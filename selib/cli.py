@@ -62,6 +62,9 @@ def _inspect(args) -> int:
 def _cache(args) -> int:
     from selib.data.image_cache import clear_cache
 
+    if not Path(args.data).is_dir():
+        raise SelibError(f"cache clear: {args.data} is not a folder"
+                         + ("" if Path(args.data).exists() else " (it does not exist)"))
     removed = clear_cache(args.data)
     print(f"removed {removed} cache file(s) for {args.data}")
     return 0
@@ -100,7 +103,7 @@ def _cluster(args) -> None:
 
 
 def _train(args) -> int:
-    from selib.training.trainer import train
+    from selib.training.run_folder import RunFolder, refuse_out_inside_data
 
     config = train_config(args)
     _cluster(args)
@@ -108,6 +111,12 @@ def _train(args) -> int:
     if not data.is_dir():
         raise SelibError(f"data folder not found: {data}")
     out = Path(args.out or Path("runs") / config.name)
+    refuse_out_inside_data(data, out)
+    if not args.workers or args.task_index == 0:   # the chief: refuse a busy --out before any work
+        with RunFolder(out).lock():
+            pass
+    from selib.training.trainer import train
+
     result = train(config, data, out, verbose=args.verbose, overwrite=args.overwrite,
                    use_cache=not args.no_cache)
     m = result.metrics
@@ -282,6 +291,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import warnings
+
+    warnings.formatwarning = _one_line_warning
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
@@ -293,6 +305,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"selib: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USER_ERROR
+
+
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    """A warning on the command line is one line too (``selib: warning: ...``), not two."""
+    return f"selib: warning: {message}\n"
 
 
 def _one_line(exc: BaseException) -> str:

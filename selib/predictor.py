@@ -51,7 +51,12 @@ class Predictor:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Predictor":
-        """From a run folder, or from the ``model.keras`` inside one."""
+        """From a run folder, or from the ``model.keras`` inside one.
+
+        Every file is checked before use: against the fingerprints the run recorded (a run
+        folder without them is trusted as it is), and ``preprocessing.json`` against the
+        manifest and the model's input — so a reordered class list or a wrong size or colour is
+        refused in one line instead of giving wrong labels."""
         from selib.training.trainer import load_model
 
         path = Path(path)
@@ -61,15 +66,21 @@ class Predictor:
         if not spec_path.is_file():
             raise ModelFileError(f"{spec_path} is missing: {folder} is not a selib run folder "
                                  "(run folders from selib before 0.2 are not supported; retrain)")
+        manifest = _check_recorded(folder, model_path)
         try:
             spec = json.loads(spec_path.read_text())
         except (OSError, ValueError) as exc:
             raise ModelFileError(f"{spec_path} is damaged ({exc})") from exc
+        _check_spec(spec, spec_path, manifest)
         model = load_model(model_path)
         n_out = int(model.output_shape[-1])
         if len(spec.get("class_names", [])) != n_out:
             raise ModelFileError(f"{spec_path} names {len(spec.get('class_names', []))} classes but "
                                  f"the model predicts {n_out}: the run folder is inconsistent")
+        want = (*map(int, spec["image_size"]), 1 if spec["color"] == "grayscale" else 3)
+        if tuple(model.input_shape[1:]) != want:
+            raise ModelFileError(f"{spec_path} describes {want[0]}x{want[1]} {spec['color']} images but the "
+                                 f"model takes {tuple(model.input_shape[1:])}: the run folder is inconsistent")
         return cls(model, spec)
 
     @property
@@ -140,3 +151,49 @@ class Predictor:
         labels = np.array([trained.index(loaded.class_names[i]) for i in loaded.labels], dtype=int)
         tta = self.spec.get("tta", False) if tta is None else tta
         return evaluate(self.model, loaded.images, labels, trained, tta=tta), loaded
+
+
+def _check_recorded(folder: Path, model_path: Path) -> dict | None:
+    """The run's manifest (``None``: a bare model folder), after checking the model and
+    preprocessing.json against their recorded fingerprints; a mismatch is one line."""
+    from selib.errors import RunFolderError
+    from selib.training.integrity import problems
+    from selib.training.run_folder import RunFolder
+
+    run = RunFolder(folder)
+    try:
+        manifest, expected = run.manifest(), run.expected_files()
+    except RunFolderError as exc:
+        raise ModelFileError(str(exc)) from exc
+    names = [SPEC_FILE, *(["model.keras"] if model_path.name == "model.keras" else [])]
+    bad = problems(folder, {n: expected.get(n) for n in names if expected.get(n)})
+    if bad:
+        raise ModelFileError(f"{folder} is damaged: {'; '.join(bad)}; run the same `selib train` to "
+                             "repair what can be re-derived")
+    return manifest
+
+
+def _check_spec(spec, spec_path: Path, manifest: dict | None) -> None:
+    """preprocessing.json has every key with a usable value, and says what the manifest says."""
+    from selib.training.config import CHOICES
+
+    size = spec.get("image_size") if isinstance(spec, dict) else None
+    names = spec.get("class_names") if isinstance(spec, dict) else None
+    why = ("it is not a JSON object" if not isinstance(spec, dict) else
+           "image_size must be [height, width]" if not (isinstance(size, list) and len(size) == 2 and all(
+               isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size)) else
+           f"color must be one of {', '.join(CHOICES['color'])}" if spec.get("color") not in CHOICES["color"] else
+           f"fit must be one of {', '.join(CHOICES['fit'])}" if spec.get("fit") not in CHOICES["fit"] else
+           "class_names must be a list of names" if not (isinstance(names, list) and names and all(
+               isinstance(n, str) for n in names)) else None)
+    if why:
+        raise ModelFileError(f"{spec_path} is damaged ({why})")
+    if not manifest:
+        return
+    data = manifest.get("config", {}).get("data", {})
+    recorded = {"class_names": manifest.get("class_names"), "color": data.get("color"), "fit": data.get("fit"),
+                "image_size": [data["image_size"]] * 2 if "image_size" in data else None}
+    differ = [k for k, v in recorded.items() if v is not None and spec.get(k) != v]
+    if differ:
+        raise ModelFileError(f"{spec_path} disagrees with the run's manifest ({', '.join(differ)}): "
+                             "the run folder is inconsistent; run the same `selib train` to re-derive it")

@@ -61,9 +61,9 @@ BAD = [  # (setting, value, words the one-line message must contain)
     ("image_size", 4, "image_size must be an integer ≥ 8"),
     ("image_size", "abc", "image_size must be an integer ≥ 8"),
     ("batch_size", 0, "batch_size must be an integer ≥ 1"),
-    ("learning_rate", 0, "learning_rate must be a number > 0"),
-    ("test_size", 1.0, "test_size must be a number > 0 and < 1"),
-    ("label_smoothing", -0.1, "label_smoothing must be a number ≥ 0"),
+    ("learning_rate", 0, "learning_rate must be a finite number > 0"),
+    ("test_size", 1.0, "test_size must be a finite number > 0 and < 1"),
+    ("label_smoothing", -0.1, "label_smoothing must be a finite number ≥ 0"),
     ("use_ema", "yes", "use_ema must be true or false"),
     ("ema_mode", "swap", "unknown ema_mode 'swap'; choose one of: evaluate, overwrite"),
     ("depth", [2, 2, 2], "depth [2, 2, 2] and filters ["),  # filters come from the profile

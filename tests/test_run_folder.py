@@ -339,6 +339,8 @@ def _written_before_ema_mode(run: Path, use_ema: bool) -> None:
         optim = (d["config"] if name == "manifest.json" else d)["optim"]
         optim.pop("ema_mode")
         optim["use_ema"] = use_ema
+        for key in ("files", "seal"):        # 0.2.0 recorded no fingerprints either
+            d.pop(key, None)
         (run / name).write_text(json.dumps(d))
 
 
@@ -442,7 +444,7 @@ BAD_VALUES = {   # id: (argv from (data, run, tmp), what the one line must say)
     "set depth/filters": (lambda d, r, t: [*TRAIN, "--data", d, "--set", "depth=[1]"], "must have the same length"),
     "set max_per_class=1": (lambda d, r, t: [*TRAIN, "--data", d, "--set", "max_per_class=1"],
                             "max_per_class must be an integer ≥ 2 or null"),
-    "lr -1": (lambda d, r, t: [*TRAIN, "--data", d, "--lr", "-1"], "learning_rate must be a number > 0"),
+    "lr -1": (lambda d, r, t: [*TRAIN, "--data", d, "--lr", "-1"], "learning_rate must be a finite number > 0"),
     "profile turbo": (lambda d, r, t: ["train", "--data", d, "--profile", "turbo"], "unknown profile 'turbo'"),
     "data missing": (lambda d, r, t: [*TRAIN, "--data", t / "nope"], "data folder not found"),
     "task-index out of range": (lambda d, r, t: [*TRAIN, "--data", d, "--workers", "127.0.0.1:1,127.0.0.1:2",

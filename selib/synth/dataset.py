@@ -10,14 +10,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import multiprocessing as mp
 import os
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from selib._children import interrupts_held, worker_pool
 from selib.synth.render import render_scene
 
 CLASSES: tuple[str, ...] = ("bench", "chair", "office_chair", "sofa")
@@ -138,9 +137,11 @@ def generate(out_dir: str | os.PathLike = DEFAULT_DIR, per_class: int = DEFAULT_
         # spawn, never fork: a process forked after TensorFlow's or OpenCV's thread pools have
         # run can deadlock on a lock one of those threads held (seen in the test suite). Each
         # worker pays one `import selib` (a few seconds) instead.
-        ctx = mp.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker) as ex:
-            for row in ex.map(_job, jobs, chunksize=8):
+        # (workers die with this process, even after kill -9: selib._children)
+        with worker_pool(workers, _init_worker) as ex:
+            with interrupts_held():
+                results = ex.map(_job, jobs, chunksize=8)
+            for row in results:
                 rows.append(row)
                 bar.update(1)
     bar.close()

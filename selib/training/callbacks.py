@@ -15,6 +15,7 @@ import keras
 import numpy as np
 
 from selib.training.run_folder import ResumeState, RunFolder
+from selib.training.weights_io import weights_bytes
 
 __all__ = ["EpochStats", "RunRecorder", "ProgressLine", "non_finite"]
 
@@ -96,7 +97,8 @@ class RunRecorder(keras.callbacks.Callback):
             self.state.best = {"epoch": epoch + 1, "monitor": self.monitor, "value": value}
         if self.save:
             save_model = (lambda p: self.model.save(p)) if improved else None
-            self.run.commit_epoch(self.state, lambda p: self.model.save_weights(p), save_model)
+            # built in memory, written by Python: a full disk is an OSError, not an HDF5 crash
+            self.run.commit_epoch(self.state, lambda p: p.write_bytes(weights_bytes(self.model)), save_model)
         else:
             # another worker of a multi-worker run: saving runs collective ops that every worker
             # must join (TensorFlow's MultiWorkerMirroredStrategy), so it saves the same files

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,7 +89,7 @@ def _describe(m: dict) -> str:
             f"{a}: {', '.join(opts)}" for a, opts in ATTN_OPTIONS.items()) + ")"
     if m.get("choices"):
         return "one of: " + ", ".join(m["choices"])
-    kinds = {int: "an integer", float: "a number", bool: "true or false", str: "a string",
+    kinds = {int: "an integer", float: "a finite number", bool: "true or false", str: "a string",
              "ints": "a list of integers", "strs": "a list of strings"}
     text = kinds[m["kind"]]
     if m["lo"] is not None or m["hi"] is not None:
@@ -108,6 +109,8 @@ def _in_range(v, m: dict) -> bool:
 def _coerce(value, m: dict):
     """The value as the field's type, or raise ValueError (ints stay ints, 1 -> 1.0 for floats)."""
     kind = m["kind"]
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError    # NaN passes every range test and inf no integer one: never a setting
     if kind is bool:
         if isinstance(value, bool):
             return value
@@ -154,7 +157,7 @@ def _check_field(obj, f: dataclasses.Field) -> None:
         value = _coerce(value, m)
         ok = all(_in_range(v, m) for v in value) if m["kind"] in ("ints",) else (
             m["kind"] in (bool, str, "strs", "attn_options") or _in_range(value, m))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         ok = False
     if not ok:
         hint = f"; {m['hint']}" if m.get("hint") else ""

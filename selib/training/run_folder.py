@@ -20,6 +20,14 @@ The ideas are SQLite's and git's:
   before the commit leaves the previous state intact; a crash after it is finished by the next
   start (publishing is idempotent). A damaged backup is detected and the run restarts cleanly,
   with a one-line message; it never crashes every later attempt.
+* **Fingerprints.** Every file a later step depends on is recorded with its size and CRC-32
+  (:mod:`selib.training.integrity`) when it is committed — the backup's files in
+  ``backup/state.json``, the run's in the manifest — and checked before use; both records are
+  sealed with a CRC-32 of their own contents. A finished run whose files fail their check is not
+  finished: what can be re-derived (config, preprocessing, metrics) is, the rest is refused in
+  one line. A record without fingerprints (an older selib) is trusted as it is.
+* **Never part of its own data.** ``--out`` inside ``--data`` is refused up front
+  (:func:`refuse_out_inside_data`). ``docs/run_folder.md`` tells the whole design.
 
 Layout::
 
@@ -46,16 +54,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from selib.errors import RunFolderError, RunLockedError
+from selib.errors import ModelFileError, RunFolderError, RunLockedError
 from selib.training.config import as_recorded
+from selib.training.integrity import fingerprint, fingerprint_bytes, problem, problems, sealed, unsealed
 
-__all__ = ["RunFolder", "ResumeState", "atomic_write", "crash_point", "SimulatedCrash"]
+__all__ = ["RunFolder", "ResumeState", "atomic_write", "crash_point", "SimulatedCrash",
+           "refuse_out_inside_data"]
 
 FORMAT = 1
 CRASH_ENV = "SELIB_CRASH_AT"           # e.g. "commit#2": the 2nd time that point is reached
 CRASH_MODE_ENV = "SELIB_CRASH_MODE"    # "exit" (default: os._exit, like kill -9) or "raise"
 _RUN_FILES = ("manifest.json", "config.json", "preprocessing.json", "model.keras", "history.csv",
               "metrics.json", "classes.json")
+#: what a finished run is made of; the first two can be re-derived from the manifest's config,
+#: metrics.json by testing model.keras again; the model and its history cannot
+FINISHED_FILES = ("config.json", "preprocessing.json", "metrics.json", "model.keras", "history.csv")
+REDERIVABLE = ("config.json", "preprocessing.json", "metrics.json")
 _hits: dict[str, int] = {}
 
 
@@ -122,7 +136,11 @@ def atomic_write(path: str | os.PathLike, data: str | bytes) -> Path:
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> Path:
-    return atomic_write(path, json.dumps(obj, indent=2, default=_json_default) + "\n")
+    return atomic_write(path, _json_text(obj))
+
+
+def _json_text(obj: Any) -> str:
+    return json.dumps(obj, indent=2, default=_json_default) + "\n"
 
 
 def _json_default(o):
@@ -146,6 +164,7 @@ class ResumeState:
     best: dict | None = None              # {"epoch", "monitor", "value"}
     weights: str | None = None            # file name inside backup/
     pending_model: str | None = None      # best candidate not yet published as model.keras
+    files: dict = field(default_factory=dict)   # fingerprints: the backup's files, model.keras
 
 
 class RunFolder:
@@ -199,10 +218,55 @@ class RunFolder:
             m = json.loads(path.read_text())
             if not isinstance(m, dict) or m.get("format") != FORMAT:
                 raise ValueError("unknown manifest format")
+            m = unsealed(m)
             return {**m, "config": as_recorded(m["config"])} if "config" in m else m
         except (OSError, ValueError) as exc:
             raise RunFolderError(f"{path} is damaged ({exc}); pass --overwrite to start this run "
                                  "afresh, or use another --out") from exc
+
+    def _write_manifest(self, m: dict) -> None:
+        write_json(self.file("manifest.json"), sealed(m))
+
+    def damage(self, manifest: dict) -> dict[str, str]:
+        """``{file: what is wrong}`` for the files of a finished run that fail their check.
+
+        A manifest written before fingerprints existed names none: its files need only exist
+        (unverified, trusted)."""
+        recorded = manifest.get("files")
+        if recorded is None:
+            recorded = dict.fromkeys(("model.keras", "preprocessing.json", "metrics.json"))
+        return {name: p for name, fp in recorded.items() if (p := problem(self.file(name), fp))}
+
+    def verify_finished(self) -> dict:
+        """The manifest of a finished, intact run, or :class:`ModelFileError` in one line."""
+        try:
+            m = self.manifest()
+        except RunFolderError as exc:
+            raise ModelFileError(str(exc)) from exc
+        if m is None or m.get("state") != "finished":
+            raise ModelFileError(f"{self.path} holds no finished selib run")
+        bad = self.damage(m)
+        if bad:
+            raise ModelFileError(f"{self.path} is damaged: {'; '.join(bad.values())}; run the same "
+                                 "`selib train` to repair what can be re-derived")
+        return m
+
+    def expected_files(self) -> dict[str, dict | None]:
+        """The recorded fingerprints of the run's files as they stand now, for a reader that
+        must not change anything (a finished run: the manifest's; an unfinished one: the
+        manifest's and the committed backup's record of model.keras)."""
+        m = self.manifest() or {}
+        files = dict(m.get("files") or {})
+        if m.get("state") != "finished":
+            with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
+                raw = unsealed(json.loads((self.backup / "state.json").read_text()))
+                record = dict(raw.get("files") or {})
+                pending = raw.get("pending_model")
+                if pending and not (self.backup / pending).exists():
+                    record["model.keras"] = record.get(pending)
+                if record.get("model.keras"):
+                    files["model.keras"] = record["model.keras"]
+        return files
 
     def is_finished(self, config_dict: dict | None = None, fingerprint: str | None = None) -> bool:
         """Finished = the manifest says so, the model is there, and (if given) config and data match."""
@@ -210,7 +274,7 @@ class RunFolder:
             m = self.manifest()
         except RunFolderError:
             return False
-        if m is None or m.get("state") != "finished" or not self.file("model.keras").exists():
+        if m is None or m.get("state") != "finished" or self.damage(m):
             return False
         if config_dict is not None and m.get("config") != config_dict:
             return False
@@ -256,14 +320,36 @@ class RunFolder:
             what = "a finished run" if manifest.get("state") == "finished" else "an unfinished run"
             raise RunFolderError(f"{self.path} holds {what} of {problem}; pass --overwrite to replace "
                                  "it, or use another --out")
-        if manifest.get("state") == "finished" and self.file("model.keras").exists():
-            self._drop_backup()
-            return "finished"
+        if manifest.get("state") == "finished":
+            return self._check_finished(manifest, config, preprocessing)
         state = self.load_state()
         if state is None:   # killed before its first epoch was committed
             return self._fresh(config, data, class_names, preprocessing)
         self.publish(state)   # finish a publish that a crash after the commit interrupted
         return "resume"
+
+    def _check_finished(self, manifest: dict, config, preprocessing: dict) -> str:
+        """``"finished"`` for an intact run; re-derive config/preprocessing files that fail their
+        check (``"refinish"`` when metrics.json must be made again by testing the model);
+        refuse in one line a run whose model or history is damaged."""
+        self._drop_backup()
+        bad = self.damage(manifest)
+        lost = {n: p for n, p in bad.items() if n not in REDERIVABLE}
+        if lost:
+            raise RunFolderError(f"{self.path} holds a finished run that is damaged ({'; '.join(lost.values())}) "
+                                 "and cannot be re-derived; pass --overwrite to train it again, or use another --out")
+        if not bad:
+            return "finished"
+        import warnings
+
+        warnings.warn(f"{self.path}: {'; '.join(bad.values())}; re-deriving it", RuntimeWarning, stacklevel=4)
+        files = dict(manifest.get("files") or {})
+        if "config.json" in bad:
+            files["config.json"] = fingerprint(atomic_write(self.file("config.json"), config.to_json()))
+        if "preprocessing.json" in bad:
+            files["preprocessing.json"] = fingerprint(write_json(self.file("preprocessing.json"), preprocessing))
+        self._write_manifest({**manifest, "files": files})
+        return "refinish" if "metrics.json" in bad else "finished"
 
     def _fresh(self, config, data: dict, class_names: list[str], preprocessing: dict) -> str:
         # an older run's backup goes before anything else: once the new manifest is written, a
@@ -271,15 +357,20 @@ class RunFolder:
         self._drop_backup()
         # then the new manifest: from here on the folder says "this run, unfinished", so a crash
         # below can never leave an older run's model looking like this run's result
-        write_json(self.file("manifest.json"), {
+        # (it records the fingerprints of the two files below before they are written: until
+        # they are, a reader finds the older files refused, never taken for this run's)
+        config_text, spec_text = config.to_json(), _json_text(preprocessing)
+        self._write_manifest({
             "format": FORMAT, "state": "training", "config": config.to_dict(),
-            "class_names": list(class_names), "data": data, "started": _now()})
+            "class_names": list(class_names), "data": data, "started": _now(),
+            "files": {"config.json": fingerprint_bytes(config_text.encode()),
+                      "preprocessing.json": fingerprint_bytes(spec_text.encode())}})
         crash_point("fresh:manifest")
         for name in _RUN_FILES[3:]:
             self.file(name).unlink(missing_ok=True)
         self._drop_backup()
-        atomic_write(self.file("config.json"), config.to_json())
-        write_json(self.file("preprocessing.json"), preprocessing)
+        atomic_write(self.file("config.json"), config_text)
+        atomic_write(self.file("preprocessing.json"), spec_text)
         return "fresh"
 
     def _drop_stale_temporaries(self) -> None:
@@ -299,15 +390,26 @@ class RunFolder:
             return None
         try:
             raw = json.loads(path.read_text())
-            state = ResumeState(**raw)
+            state = ResumeState(**unsealed(raw))
             if not state.weights or not (self.backup / state.weights).is_file():
                 raise ValueError(f"{state.weights or 'the weights file'} is missing")
-            if state.pending_model and not (self.backup / state.pending_model).is_file():
-                state.pending_model = None   # already published as model.keras
-            return state
+            if not isinstance(state.files, dict):
+                raise ValueError("its file list is not a record")
         except (OSError, ValueError, TypeError) as exc:
             self.discard_backup(f"its state cannot be read ({exc})")
             return None
+        if state.pending_model and not (self.backup / state.pending_model).is_file():
+            # already published as model.keras (a crash came after the publish, before the next commit)
+            state.files["model.keras"] = state.files.pop(state.pending_model, None)
+            state.pending_model = None
+        checks = [state.weights, *([state.pending_model] if state.pending_model else [])]
+        bad = problems(self.backup, {n: state.files.get(n) for n in checks})
+        if state.files.get("model.keras"):
+            bad += problems(self.path, {"model.keras": state.files["model.keras"]})
+        if bad:
+            self.discard_backup("; ".join(bad))
+            return None
+        return state
 
     def discard_backup(self, why: str) -> None:
         """Drop a damaged backup with a one-line message, so the run restarts cleanly."""
@@ -325,12 +427,14 @@ class RunFolder:
         self.backup.mkdir(exist_ok=True)
         tag = f"epoch{state.epoch:05d}"
         state.weights = f"{tag}.weights.h5"
-        atomic_save(self.backup / state.weights, save_weights)
+        files = {"model.keras": state.files.get("model.keras")}
+        files[state.weights] = fingerprint(atomic_save(self.backup / state.weights, save_weights))
         if save_model is not None:
             state.pending_model = f"best-{tag}.keras"
-            atomic_save(self.backup / state.pending_model, save_model)
+            files[state.pending_model] = fingerprint(atomic_save(self.backup / state.pending_model, save_model))
+        state.files = {k: v for k, v in files.items() if v}
         crash_point("commit")
-        write_json(self.backup / "state.json", state.__dict__)
+        write_json(self.backup / "state.json", sealed(state.__dict__))
         crash_point("committed")
         self.publish(state)
 
@@ -340,6 +444,8 @@ class RunFolder:
             os.replace(self.backup / state.pending_model, self.file("model.keras"))
             _fsync_dir(self.path)
             crash_point("publish:model")
+        if state.pending_model:
+            state.files["model.keras"] = state.files.pop(state.pending_model, None)
         state.pending_model = None
         write_history(self.file("history.csv"), state.history)
         keep = {"state.json", state.weights}
@@ -349,13 +455,26 @@ class RunFolder:
 
     # -- finishing ------------------------------------------------------------------------------
     def finish(self, metrics: dict) -> None:
-        """metrics.json, then the manifest says "finished", then the backup goes."""
+        """metrics.json, then the manifest says "finished" with the fingerprint of every file
+        of the run, then the backup goes."""
         write_json(self.file("metrics.json"), metrics)
         m = self.manifest() or {}
-        m.update(state="finished", finished=_now())
-        write_json(self.file("manifest.json"), m)
+        files, made_now = dict(m.get("files") or {}), ("model.keras", "history.csv", "metrics.json")
+        files.update({n: fingerprint(self.file(n)) for n in FINISHED_FILES
+                      if self.file(n).is_file() and (n in made_now or n not in files)})
+        m.update(state="finished", finished=_now(), files=files)
+        self._write_manifest(m)
         crash_point("finished")
         self._drop_backup()
+
+
+def refuse_out_inside_data(data_dir: str | os.PathLike, out_dir: str | os.PathLike) -> None:
+    """A run folder is never part of its own data: its files would change the data's fingerprint
+    (and could be scanned as a class), so no later run could resume or re-run it."""
+    data, out = Path(data_dir).resolve(), Path(out_dir).resolve()
+    if out == data or data in out.parents:
+        raise RunFolderError(f"--out {out_dir} lies inside --data {data_dir}: a run folder must not be "
+                             "part of its own data; choose an --out outside the data folder")
 
 
 def write_history(path: Path, rows: list[dict]) -> None:

@@ -40,7 +40,7 @@ from selib.training.callbacks import EpochStats, ProgressLine, RunRecorder
 from selib.training.config import DataConfig, RuntimeConfig, TrainConfig
 from selib.training.ema import SwapAverage
 from selib.training.optimizers import compile_model
-from selib.training.run_folder import ResumeState, RunFolder
+from selib.training.run_folder import REDERIVABLE, ResumeState, RunFolder, refuse_out_inside_data
 
 __all__ = ["Prepared", "TrainResult", "Runtime", "prepare_data", "build_model", "runtime", "train",
            "ensure_run", "load_run", "TrainingDiverged", "preprocessing_spec"]
@@ -217,7 +217,16 @@ def _restore(model: keras.Model, run: RunFolder, state: ResumeState | None) -> R
     except Exception as exc:  # noqa: BLE001 - h5py/keras raise many kinds for a damaged file
         run.discard_backup(f"{state.weights} will not load ({type(exc).__name__})")
         return None
+    if not _all_finite(model):   # only finite epochs are committed: these bytes were changed
+        run.discard_backup(f"{state.weights} holds values that are not finite")
+        return None
     return state
+
+
+def _all_finite(model: keras.Model) -> bool:
+    variables = [*model.weights, *model.optimizer.variables]
+    return all(np.isfinite(keras.ops.convert_to_numpy(v)).all() for v in variables
+               if "float" in str(v.dtype))
 
 
 def fit(model: keras.Model, config: TrainConfig, prepared: Prepared, run: RunFolder, rt: Runtime,
@@ -334,16 +343,20 @@ def train(config: TrainConfig, data_dir: str | os.PathLike, out_dir: str | os.Pa
           verbose="auto", prepared: Prepared | None = None, callbacks: list | None = None,
           evaluate_test: bool = True, overwrite: bool = False, use_cache: bool = True) -> TrainResult:
     """Train ``config`` on ``data_dir`` into ``out_dir``: resume it if it was interrupted, return
-    it if it is finished, refuse (one line) a folder that holds another run unless ``overwrite``."""
-    t0 = time.perf_counter()
-    prepared = prepared or prepare_data(config, data_dir, use_cache=use_cache)
-    load_seconds = time.perf_counter() - t0
+    it if it is finished, refuse (one line) a folder that holds another run unless ``overwrite``.
+    The folder's lock is taken before anything else, so a second trainer is refused at once."""
+    refuse_out_inside_data(data_dir, out_dir)
     run = RunFolder(out_dir)
     with _lock_if_chief(run):
+        t0 = time.perf_counter()
+        prepared = prepared or prepare_data(config, data_dir, use_cache=use_cache)
+        load_seconds = time.perf_counter() - t0
         status = _begin(run, config, prepared, overwrite)
         if status == "finished":
             return load_result(run, config, prepared)
         with runtime(config.runtime) as rt:
+            if status == "refinish":
+                return _refinish(run, config, prepared, rt, load_seconds, evaluate_test)
             model = build_model(config, len(prepared.class_names))
             n, bs = len(prepared.split.x_train), config.optim.batch_size
             steps = max(1, n // bs if rt.replicas > 1 else math.ceil(n / bs))
@@ -355,6 +368,25 @@ def train(config: TrainConfig, data_dir: str | os.PathLike, out_dir: str | os.Pa
         _check_diverged(recorder, run)
         return finalize(run, model, config, prepared, rt, recorder,
                         {"train_seconds": train_seconds, "load_seconds": load_seconds}, evaluate_test)
+
+
+def _refinish(run: RunFolder, config: TrainConfig, prepared: Prepared, rt: Runtime,
+              load_seconds: float, evaluate_test: bool) -> TrainResult:
+    """metrics.json again for a finished run whose metrics failed their check: the kept model
+    is tested again (the training time is the sum of the recorded epoch times)."""
+    from types import SimpleNamespace
+
+    history = _history(run)
+    monitor = "val_accuracy" if "val_accuracy" in history else "accuracy"
+    best = None
+    if len(history) and monitor in history:
+        row = history.loc[history[monitor].idxmax()]
+        best = {"epoch": int(row["epoch"]) + 1, "monitor": monitor, "value": float(row[monitor])}
+    state = ResumeState(epoch=len(history), history=[], best=best)
+    train_seconds = float(history["epoch_seconds"].sum()) if "epoch_seconds" in history else 0.0
+    model = load_model(run.file("model.keras"))
+    return finalize(run, model, config, prepared, rt, SimpleNamespace(state=state),
+                    {"train_seconds": train_seconds, "load_seconds": load_seconds}, evaluate_test)
 
 
 def _is_chief() -> bool:
@@ -398,8 +430,7 @@ def load_run(run_dir: str | os.PathLike) -> tuple[keras.Model, TrainConfig, dict
     import json
 
     run = RunFolder(run_dir)
-    if not run.is_finished():
-        raise ModelFileError(f"{run.path} holds no finished selib run")
+    run.verify_finished()
     metrics = json.loads(run.file("metrics.json").read_text())
     return load_model(run.file("model.keras")), TrainConfig.load(run.file("config.json")), metrics
 
@@ -407,14 +438,17 @@ def load_run(run_dir: str | os.PathLike) -> tuple[keras.Model, TrainConfig, dict
 def ensure_run(config: TrainConfig, data_dir: str | os.PathLike, run_dir: str | os.PathLike,
                verbose="auto", overwrite: bool = True) -> TrainResult:
     """A finished run with this exact config and data, loaded, or trained (resumed) now — so each
-    notebook runs on its own. A folder holding another config is replaced (``overwrite``)."""
+    notebook runs on its own. A folder holding another config, or a finished run whose model or
+    history is damaged, is replaced (``overwrite``)."""
+    refuse_out_inside_data(data_dir, run_dir)
     prepared = prepare_data(config, data_dir, progress=False)
     run = RunFolder(run_dir)
     if run.is_finished(config.to_dict(), prepared.info["fingerprint"]):
         return load_result(run, config, prepared)
     try:
         m = run.manifest()
-        replace = m is None or run.mismatch(m, config, prepared.info) is not None
+        replace = m is None or run.mismatch(m, config, prepared.info) is not None or (
+            m.get("state") == "finished" and any(n not in REDERIVABLE for n in run.damage(m)))
     except RunFolderError:   # a damaged manifest: nothing in the folder can be trusted
         replace = True
     return train(config, data_dir, run_dir, verbose=verbose, prepared=prepared,
