@@ -52,7 +52,7 @@ class Predictor:
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Predictor":
         """From a run folder, or from the ``model.keras`` inside one."""
-        from selib.training.trainer import load_model
+        from selib.training.run_io import load_model
 
         path = Path(path)
         folder = path if path.is_dir() else path.parent
