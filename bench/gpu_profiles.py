@@ -1,4 +1,4 @@
-"""Benchmark 7 (GPU): the ``gpu`` and ``seed`` profiles side by side through ``selib.train``.
+"""Benchmark 7 (GPU): the ``gpu`` and ``report`` profiles side by side through ``selib.train``.
 
     KERAS_BACKEND=jax python bench/gpu_profiles.py --data DIR --json out.json   # e.g. on an H200
     python bench/gpu_profiles.py --profiles gpu --data DIR                       # TensorFlow GPU
@@ -97,7 +97,7 @@ def _data(arg: Path | None, tiny: bool, work: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--profiles", default="gpu,seed", help="comma-separated profiles, run in this order")
+    ap.add_argument("--profiles", default="gpu,report", help="comma-separated profiles, run in this order")
     ap.add_argument("--data", type=Path, help="image folder (default: the built-in dataset)")
     ap.add_argument("--allow-cpu", action="store_true", help="run without a GPU (for testing)")
     ap.add_argument("--work", type=Path, help="keep the run folders here (default: a temporary folder)")
