@@ -1,7 +1,7 @@
 """Benchmark 7 (GPU): the ``gpu`` profile, notebook 04's lessons and SE vs no SE, on one GPU.
 
     KERAS_BACKEND=jax python bench/gpu_profiles.py --data gpu_data/realdata256 --json bench/results/gpu_profiles.json
-    python bench/gpu_profiles.py --parts profile --profiles gpu,seed --data DIR     # profiles only
+    python bench/gpu_profiles.py --parts profile --profiles gpu,report --data DIR     # profiles only
     python bench/gpu_profiles.py --tiny --allow-cpu                                  # every code path, on a CPU
 
 Everything trains through ``selib.train`` (what ``selib train --profile gpu`` runs) on whichever

@@ -182,9 +182,9 @@ def _run_series(args) -> int:
 
 def _facts(args) -> int:
     """Print the parameter-count facts the tests check."""
-    from selib import count_se_params, se_param_count, se_resnet18v2, se_resnet50, seed_model
+    from selib import count_se_params, report_model, se_param_count, se_resnet18v2, se_resnet50
 
-    print(f"seed_model() at 473x473x1, 4 classes: {seed_model().count_params():,} parameters")
+    print(f"report_model() at 473x473x1, 4 classes: {report_model().count_params():,} parameters")
     print(f"SE-ResNet-18 (preact) at 473x473x1:    {se_resnet18v2((473, 473, 1), 4).count_params():,}")
     print(f"ResNet-50 (v1, no SE):                 {se_resnet50(ratio=None).count_params():,}")
     for r in (2, 4, 8, 16, 32):
@@ -196,29 +196,62 @@ def _facts(args) -> int:
 
 
 def _settings(args) -> int:
-    from selib.training.config import CHOICES, TrainConfig
+    """Every setting with its group, value (the defaults, or ``--profile``'s) and allowed values."""
+    from selib.training.config import settings_table
 
-    for name, group in TrainConfig.fields().items():
-        choices = CHOICES.get(name)
-        extra = f"  ({', '.join('null' if c is None else str(c) for c in choices)})" if choices else ""
-        print(f"{group:8s} {name}{extra}")
+    config = None
+    if args.profile:
+        from selib.training.profiles import resolve_profile
+
+        config = resolve_profile(args.profile)
+    rows = settings_table(config)
+    value = f"{config.name} profile" if config else "default"
+    header = ("group", "setting", value, "allowed (`selib train --set SETTING=VALUE`)")
+    widths = [max(len(r[k]) for r in (*rows, header)) for k in range(3)]
+    for row in (header, *rows):
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[3])
     return 0
 
 
 # ---------------------------------------------------------------------------------------------
+EXAMPLES = """\
+examples:
+  selib synth                                    # render the built-in dataset into data/synthchairs
+  selib inspect data/synthchairs                 # what a photo folder holds, and what is skipped
+  selib train --data data/synthchairs --profile quick
+  selib train --data my_photos --profile cpu --set ratio=8 --out runs/r8
+  selib evaluate --model runs/quick --data other_photos
+  selib predict --model runs/quick photo1.jpg photo2.jpg --top-k 2
+  selib settings --profile cpu                   # every --set key: type, range, value
+  selib run-series                               # the notebook series (`make run`)
+"""
+
+
+def _profiles_help() -> str:
+    from selib.training.profiles import PROFILES
+
+    return (f"{' | '.join(PROFILES)} | auto (default: $SELIB_PROFILE, else auto: gpu with a GPU, "
+            "cpu without)")
+
+
 def _add_train(sub) -> None:
-    s = sub.add_parser("train", help="train a profile on a folder into a run directory")
-    s.add_argument("--data", required=True)
-    s.add_argument("--profile", default=None, help="ci | quick | cpu | seed | gpu | auto (default: $SELIB_PROFILE or auto)")
-    s.add_argument("--out", default=None, help="run directory (default runs/<profile>)")
-    s.add_argument("--epochs", type=int)
-    s.add_argument("--image-size", type=int)
-    s.add_argument("--batch-size", type=int)
-    s.add_argument("--lr", type=float)
-    s.add_argument("--seed", type=int)
-    s.add_argument("--color", choices=["grayscale", "rgb"])
+    s = sub.add_parser("train", help="train a profile on a folder into a run directory",
+                       description="Train a profile on a folder of <class>/<image> photos into a run "
+                       "folder;\nan interrupted run resumes, a finished one is returned as it is.",
+                       epilog="example:\n  selib train --data data/synthchairs --profile quick --epochs 5",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    s.add_argument("--data", required=True, metavar="FOLDER", help="photo folder, one subfolder per class")
+    s.add_argument("--profile", default=None, help=_profiles_help())
+    s.add_argument("--out", default=None, metavar="RUN", help="run directory (default runs/<profile>)")
+    s.add_argument("--epochs", type=int, help="number of epochs (the profile's by default)")
+    s.add_argument("--image-size", type=int, metavar="PIXELS", help="side of the square input image")
+    s.add_argument("--batch-size", type=int, help="images per training step")
+    s.add_argument("--lr", type=float, metavar="RATE", help="peak learning rate (setting learning_rate)")
+    s.add_argument("--seed", type=int, help="random seed of initial weights, batch order and augmentation "
+                   "(the split has its own: --set split_seed=N)")
+    s.add_argument("--color", choices=["grayscale", "rgb"], help="read the photos in grayscale or colour")
     s.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="any setting (`selib settings` lists them); the value is JSON")
+                   help="any setting (`selib settings` lists them); the value is JSON; repeatable")
     s.add_argument("--overwrite", action="store_true", help="replace a run of another config or data in --out")
     s.add_argument("--no-cache", action="store_true", help="decode every photo, ignore the image cache")
     s.add_argument("--workers", default=None, metavar="HOST:PORT,...",
@@ -230,62 +263,78 @@ def _add_train(sub) -> None:
 
 def _add_use(sub) -> None:
     s = sub.add_parser("evaluate", help="evaluate a saved model on a folder (class names must match)")
-    s.add_argument("--model", required=True, help="a run folder or its model.keras")
-    s.add_argument("--data", required=True)
-    s.add_argument("--out", default=None)
-    s.add_argument("--tta", action="store_true", help="average with the horizontally flipped image")
-    s.add_argument("--no-figures", action="store_true")
-    s.add_argument("--no-cache", action="store_true")
+    s.add_argument("--model", required=True, metavar="RUN", help="a run folder or its model.keras")
+    s.add_argument("--data", required=True, metavar="FOLDER",
+                   help="photo folder with some or all of the trained class names as subfolders")
+    s.add_argument("--out", default=None, metavar="FOLDER",
+                   help="where metrics.json, misclassified.csv and the figure go (default: "
+                   "eval_<data folder name> in the run folder)")
+    s.add_argument("--tta", action="store_true", help="average with the horizontally flipped image "
+                   "(default: as the run was tested)")
+    s.add_argument("--no-figures", action="store_true", help="skip the confusion-matrix figure")
+    s.add_argument("--no-cache", action="store_true", help="decode every photo, ignore the image cache")
     s.set_defaults(func=_evaluate)
 
     s = sub.add_parser("predict", help="top-k classes for image files (exit 1 if some could not be read)")
-    s.add_argument("--model", required=True, help="a run folder or its model.keras")
-    s.add_argument("images", nargs="+")
-    s.add_argument("--top-k", type=int, default=3)
-    s.add_argument("--json", action="store_true")
-    s.add_argument("--tta", action="store_true")
+    s.add_argument("--model", required=True, metavar="RUN", help="a run folder or its model.keras")
+    s.add_argument("images", nargs="+", metavar="IMAGE", help="image files (a folder: use evaluate)")
+    s.add_argument("--top-k", type=int, default=3, metavar="K", help="classes to show per image (default 3)")
+    s.add_argument("--json", action="store_true", help="print the results as JSON")
+    s.add_argument("--tta", action="store_true", help="average with the horizontally flipped image "
+                   "(default: as the run was tested)")
     s.set_defaults(func=_predict)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="selib", description="Squeeze-and-Excitation networks: data, training, "
-                "evaluation and the notebook series.")
-    p.add_argument("--debug", action="store_true", help="show the traceback of a user error too")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
+def _add_data(sub) -> None:
     s = sub.add_parser("synth", help="render the built-in procedural furniture dataset")
-    s.add_argument("--out", default="data/synthchairs")
-    s.add_argument("--per-class", type=int, default=300)
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--workers", type=int, default=None)
-    s.add_argument("--quiet", action="store_true")
+    s.add_argument("--out", default="data/synthchairs", metavar="FOLDER",
+                   help="where to write it (default data/synthchairs)")
+    s.add_argument("--per-class", type=int, default=300, metavar="N", help="images per class (default 300)")
+    s.add_argument("--seed", type=int, default=0, help="random seed of the scenes (default 0)")
+    s.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="rendering processes (default: one per CPU core)")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_synth)
 
     s = sub.add_parser("inspect", help="scan a photo folder: counts, sizes, skipped files")
-    s.add_argument("data")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("data", metavar="FOLDER", help="photo folder, one subfolder per class")
+    s.add_argument("--json", action="store_true", help="print the scan as JSON")
     s.set_defaults(func=_inspect)
 
     s = sub.add_parser("cache", help="the decoded-image cache of a folder: `selib cache clear DATA`")
-    s.add_argument("action", choices=["clear"])
-    s.add_argument("data")
+    s.add_argument("action", choices=["clear"], help="clear: delete the folder's cache files")
+    s.add_argument("data", metavar="FOLDER", help="the photo folder whose cache to clear")
     s.set_defaults(func=_cache)
 
+
+def build_parser() -> argparse.ArgumentParser:
+    from selib import __version__
+
+    p = _Parser(prog="selib", description="Squeeze-and-Excitation networks: data, training, "
+                "evaluation and the notebook series.", epilog=EXAMPLES,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"selib {__version__}")
+    p.add_argument("--debug", action="store_true", help="show the traceback of a user error too")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
+    _add_data(sub)
     _add_train(sub)
     _add_use(sub)
 
     s = sub.add_parser("run-series", help="the main job: execute the notebook series into runs/series")
     s.add_argument("--only", default=None, help="comma-separated notebook numbers, e.g. 01,02 or 06")
-    s.add_argument("--profile", default=None)
-    s.add_argument("--data", default=None, help="data folder (default: the built-in dataset)")
-    s.add_argument("--out", default="runs/series")
+    s.add_argument("--profile", default=None, help=_profiles_help())
+    s.add_argument("--data", default=None, metavar="FOLDER", help="data folder (default: the built-in dataset)")
+    s.add_argument("--out", default="runs/series", metavar="FOLDER",
+                   help="executed notebooks, HTML and results (default runs/series)")
     s.add_argument("--keep-outputs", action="store_true",
                    help="also write the executed notebooks back into notebooks/ (how the committed outputs are made)")
     s.set_defaults(func=_run_series)
 
     s = sub.add_parser("facts", help="print the model parameter counts checked by the tests")
     s.set_defaults(func=_facts)
-    s = sub.add_parser("settings", help="list every training setting, its group and its choices")
+    s = sub.add_parser("settings", help="every training setting: group, type and range or choices, default")
+    s.add_argument("--profile", default=None, help="show this profile's values instead of the defaults: "
+                   + _profiles_help().split(" (")[0])
     s.set_defaults(func=_settings)
     return p
 

@@ -1,9 +1,10 @@
-"""Everything that depends on the Keras backend: devices, precision, distribution, gradients.
+"""Devices, precision and distribution: what depends on the Keras backend when training.
 
-The rest of selib is written against ``keras`` only; the few things Keras 3 does not abstract
-(listing GPUs, multi-device training, gradients of an intermediate tensor) live here, each with
-one branch per backend. Backend libraries are imported lazily inside functions, so
-``import selib.hardware`` under ``KERAS_BACKEND=jax`` never loads TensorFlow.
+The rest of selib is written against ``keras`` only; the few training things Keras 3 does not
+abstract (listing GPUs, multi-device training) live here, each with one branch per backend
+(Grad-CAM's gradient, the other such thing, is in :mod:`selib.analysis.gradcam`). Backend
+libraries are imported lazily inside functions, so ``import selib.hardware`` under
+``KERAS_BACKEND=jax`` never loads TensorFlow.
 
 Support: TensorFlow (single, MirroredStrategy, MultiWorkerMirroredStrategy), JAX (single,
 ``keras.distribution.DataParallel``; multi-process once ``keras.distribution.initialize()`` has
@@ -18,10 +19,9 @@ import platform
 import subprocess
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import keras
-import numpy as np
 
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 _BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16", "bf16", "feat_bf16"})
@@ -247,39 +247,6 @@ def logical_cpus(n: int) -> list[str]:
             raise RuntimeError("JAX devices were initialised before logical_cpus() was called")
         return [f"cpu:{i}" for i in range(n)]
     raise RuntimeError(f"logical_cpus is not supported on backend {name!r}")
-
-
-def gradients(fmap_fn: Callable, head_fn: Callable, x: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Feature map and d(sum of scores)/d(feature map), as float32 NumPy arrays (Grad-CAM).
-
-    The gradient is w.r.t. an *intermediate* tensor, which JAX (and, cleanly, torch) only allow
-    when it is the input of the differentiated function; so the model comes as two callables,
-    typically Keras sub-models: ``fmap_fn: x -> feature_map`` (layers up to the tapped layer)
-    and ``head_fn: feature_map -> score``, score shaped (batch,) (e.g. the class logit). Summing
-    the per-image scores gives each image its own gradient. Works under mixed precision.
-    """
-    name = backend_name()
-    x = keras.ops.convert_to_tensor(x)
-    fmap = fmap_fn(x, training=False)
-    if name == "tensorflow":
-        import tensorflow as tf
-        with tf.GradientTape() as tape:
-            tape.watch(fmap)
-            total = tf.reduce_sum(tf.cast(head_fn(fmap, training=False), tf.float32))
-        grads = tape.gradient(total, fmap)
-    elif name == "jax":
-        import jax
-        import jax.numpy as jnp
-        grads = jax.grad(lambda f: jnp.sum(head_fn(f, training=False).astype(jnp.float32)))(fmap)
-    elif name == "torch":
-        import torch
-        fmap = fmap.detach().requires_grad_(True)
-        total = head_fn(fmap, training=False).float().sum()
-        (grads,) = torch.autograd.grad(total, fmap)
-    else:
-        raise RuntimeError(f"gradients() is not supported on backend {name!r}")
-    as_np = lambda t: np.asarray(keras.ops.convert_to_numpy(t), dtype=np.float32)  # noqa: E731
-    return as_np(fmap), as_np(grads)
 
 
 def device_summary() -> dict:

@@ -57,7 +57,7 @@ class Predictor:
         folder without them is trusted as it is), and ``preprocessing.json`` against the
         manifest and the model's input — so a reordered class list or a wrong size or colour is
         refused in one line instead of giving wrong labels."""
-        from selib.training.trainer import load_model
+        from selib.training.run_io import load_model
 
         path = Path(path)
         folder = path if path.is_dir() else path.parent

@@ -22,6 +22,7 @@ from selib.paths import project_root
 
 MAIN_SERIES = ("01", "02", "03", "04", "05")
 RESULTS_ENV = "SELIB_RESULTS_DIR"
+NO_RESULT = "(no key result recorded)"
 
 
 def notebooks(only: str | None = None, root: Path | None = None) -> list[Path]:
@@ -89,6 +90,12 @@ def _kernel_manager():
     return km
 
 
+def _remove_socket_folder(km) -> None:
+    """The private folder of an IPC kernel's sockets (TCP kernels have none)."""
+    if km.transport == "ipc":
+        shutil.rmtree(Path(km.ip).parent, ignore_errors=True)
+
+
 def execute(nb_path: Path, out_dir: Path, env: dict[str, str], timeout: int = 3600) -> Path:
     """Run one notebook with nbclient (in its own folder, as JupyterLab would) and write the
     executed copy plus an HTML export to ``out_dir``."""
@@ -97,17 +104,21 @@ def execute(nb_path: Path, out_dir: Path, env: dict[str, str], timeout: int = 36
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(nb_path, as_version=4)
+    km = _kernel_manager()
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
         # the kernel's own stderr (progress lines written to sys.__stderr__) goes to this
         # terminal, not into the notebook: ipykernel would otherwise forward it as cell output
-        client = NotebookClient(nb, timeout=timeout, km=_kernel_manager(),
+        client = NotebookClient(nb, timeout=timeout, km=km,
                                 extra_arguments=["--IPKernelApp.capture_fd_output=False"],
                                 resources={"metadata": {"path": str(nb_path.parent)}})
         client.on_cell_start = _progress_hooks(nb, nb_path.stem[:2])
-        client.execute()
+        # nbclient leaves a kernel it did not create running; shut it down here, or every
+        # notebook's kernel outlives the series and says "Parent appears to have exited" at its end
+        client.execute(cleanup_kc=True)
     finally:
+        _remove_socket_folder(km)
         for k, v in old.items():
             if v is None:
                 os.environ.pop(k, None)
@@ -167,6 +178,6 @@ def _print_table(rows, results: Path, out_dir: Path, root: Path, total: float) -
     print(f"{'notebook':<{width}}  {'seconds':>7}  key result")
     for stem, secs in rows:
         path = results / f"{stem[:2]}.txt"
-        key = path.read_text().strip().splitlines()[0] if path.exists() else ""
+        key = path.read_text().strip().splitlines()[0] if path.exists() else NO_RESULT
         print(f"{stem:<{width}}  {secs:7.0f}  {key}")
     sys.stdout.flush()

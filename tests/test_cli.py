@@ -99,11 +99,29 @@ def test_train_with_bad_setting_is_one_line(toy_data, tmp_path, capsys):
     assert not (tmp_path / "x").exists()
 
 
-def test_settings_lists_every_field(capsys):
+def test_settings_lists_every_field_with_its_type_range_and_default(capsys):
     from selib.cli import main
     from selib.training.config import TrainConfig
 
     assert main(["settings"]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == len(TrainConfig.fields())
-    assert any(line.split()[:2] == ["optim", "optimizer"] and "adam, adamw, sgd" in line for line in lines)
+    header, *lines = capsys.readouterr().out.splitlines()
+    assert header.split()[:3] == ["group", "setting", "default"]
+    assert [line.split()[1] for line in lines] == list(TrainConfig.fields())
+    row = {line.split()[1]: line for line in lines}
+    assert row["optimizer"].split()[:3] == ["optim", "optimizer", "adam"] and "one of: adam, adamw, sgd" in row["optimizer"]
+    assert row["image_size"].split()[2] == "473" and row["image_size"].endswith("an integer ≥ 8 and ≤ 4096")
+    assert "[2, 1, 1, 2]" in row["depth"]
+    assert row["max_per_class"].split()[2] == "null" and row["max_per_class"].endswith("≥ 2 or null")
+    # a profile's values instead of the defaults
+    assert main(["settings", "--profile", "cpu"]) == 0
+    header, *lines = capsys.readouterr().out.splitlines()
+    assert "cpu profile" in header
+    assert {line.split()[1]: line.split()[2] for line in lines}["image_size"] == "144"
+
+
+def test_the_former_profile_name_is_one_line(toy_data, tmp_path, capsys):
+    from selib.cli import main
+
+    assert main(["train", "--data", str(toy_data), "--profile", "seed", "--out", str(tmp_path / "x")]) == 2
+    assert "profile 'seed' was renamed to 'report'" in one_line_error(capsys.readouterr().err)
+    assert not (tmp_path / "x").exists()

@@ -11,8 +11,8 @@ from selib.training.config import CHOICES, DataConfig, ModelConfig, TrainConfig,
 from selib.training.profiles import PROFILES, STUDY_SIZES, resolve_profile
 
 
-def test_seed_profile_is_the_report_recipe():
-    seed = PROFILES["seed"]
+def test_report_profile_is_the_report_recipe():
+    seed = PROFILES["report"]
     assert (seed.data.image_size, seed.data.color, seed.data.test_size, seed.data.val_size) == (473, "grayscale", 0.2, 0.25)
     o = seed.optim
     assert (o.optimizer, o.learning_rate, o.beta_1, o.beta_2, o.epsilon, o.epochs, o.batch_size) == \
@@ -29,8 +29,22 @@ def test_auto_profile_follows_the_gpu(monkeypatch):
     assert resolve_profile().name == "cpu"
     monkeypatch.setattr(profiles, "gpu_available", lambda: True)
     assert resolve_profile().name == "gpu"
-    with pytest.raises(ConfigError, match="unknown profile 'turbo'; choose one of: auto, seed"):
+    with pytest.raises(ConfigError, match="unknown profile 'turbo'; choose one of: auto, report"):
         resolve_profile("turbo")
+
+
+def test_the_former_profile_name_is_refused_with_a_hint(monkeypatch):
+    with pytest.raises(ConfigError, match="^profile 'seed' was renamed to 'report'"):
+        resolve_profile("seed")
+    monkeypatch.setenv("SELIB_PROFILE", "seed")
+    with pytest.raises(ConfigError, match="renamed to 'report'"):
+        resolve_profile()
+
+
+def test_a_recorded_config_of_the_former_profile_name_reads_as_report(tmp_path):
+    old = {**PROFILES["report"].to_dict(), "name": "seed"}
+    (tmp_path / "config.json").write_text(json.dumps(old))
+    assert TrainConfig.load(tmp_path / "config.json") == PROFILES["report"]
 
 
 def test_every_profile_has_a_study_size():
@@ -135,11 +149,11 @@ def test_parse_assignment():
         parse_assignment("ration=8")
 
 
-def test_seed_profile_honours_model_overrides():
+def test_report_profile_honours_model_overrides():
     from selib.models.seed import seed_model
     from selib.training.trainer import build_model
 
-    seed = PROFILES["seed"]
+    seed = PROFILES["report"]
     assert build_model(seed, 4).count_params() == seed_model().count_params() == 9_777_472
     assert build_model(seed.replace(ratio=8), 4).count_params() > 9_777_472   # r applies now
     assert build_model(seed.replace(attn=None), 4).count_params() < 9_777_472

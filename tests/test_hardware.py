@@ -1,4 +1,4 @@
-"""selib.hardware: CPU/GPU detection, precision, distribution and gradients on each backend.
+"""selib.hardware: CPU/GPU detection, precision and distribution on each backend.
 
 Anything that configures devices runs in a fresh subprocess (TensorFlow and JAX fix their device
 list at first use). Here and there selib/hardware.py is loaded by path, so the module is tested
@@ -257,36 +257,3 @@ def test_tensorflow_multi_worker_two_processes():
     assert [o["chief"] for o in outs] == [True, False]
     assert [len(o["loss"]) for o in outs] == [2, 2]
     assert outs[0]["loss"] == pytest.approx(outs[1]["loss"])  # gradients were all-reduced
-
-
-# --- gradients ---------------------------------------------------------------------------------
-
-GRADIENTS = """
-# Conv "feature map" with known weights, then two heads whose d score / d fmap is known.
-inp = keras.Input((4, 4, 2))
-kernel = np.arange(6, dtype="float32").reshape(1, 1, 2, 3) / 6
-fmap_fn = keras.Model(inp, keras.layers.Conv2D(3, 1, use_bias=False,
-                      kernel_initializer=keras.initializers.Constant(kernel))(inp))
-k = np.array([[1.0], [-2.0], [3.0]], "float32")
-dense = lambda: keras.layers.Dense(1, use_bias=False, kernel_initializer=keras.initializers.Constant(k))
-f_in = keras.Input((4, 4, 3))
-gap_head = keras.Model(f_in, keras.ops.squeeze(dense()(keras.layers.GlobalAveragePooling2D()(f_in)), -1))
-sq_head = keras.Model(f_in, keras.ops.sum(dense()(keras.ops.square(f_in)), axis=(1, 2, 3)))
-x = np.random.default_rng(1).normal(size=(2, 4, 4, 2)).astype("float32")
-expected_fmap = np.einsum("bhwc,cd->bhwd", x, kernel[0, 0])
-fmap, g_gap = hw.gradients(fmap_fn, gap_head, x)
-_, g_sq = hw.gradients(fmap_fn, sq_head, x)
-print(json.dumps({
-    "dtype": str(g_gap.dtype), "shape": list(g_gap.shape),
-    "fmap": float(np.abs(fmap - expected_fmap).max()),
-    "gap": float(np.abs(g_gap - np.broadcast_to(k[:, 0] / 16, g_gap.shape)).max()),
-    "square": float(np.abs(g_sq - 2 * k[:, 0] * expected_fmap).max()),
-}))
-"""
-
-
-@pytest.mark.parametrize("backend", ["tensorflow", pytest.param("jax", marks=needs_jax)])
-def test_gradients_wrt_feature_map(backend):
-    out = run_script(GRADIENTS, backend=backend)
-    assert out["dtype"] == "float32" and out["shape"] == [2, 4, 4, 3]
-    assert out["fmap"] < 1e-5 and out["gap"] < 1e-6 and out["square"] < 1e-4

@@ -115,7 +115,7 @@ def test_crash_then_rerun_finishes_exactly(point, still_to_train, crash, prepare
     _crashing_train(crash, point, out, prepared=prepared)
     if still_to_train < EPOCHS:      # something was committed: the folder is not "finished" yet
         with pytest.raises(ModelFileError) if point != "finished" else _nullcontext():
-            from selib.training.trainer import load_run
+            from selib.training.run_io import load_run
             load_run(out)
     _, trained = _train(out, prepared=prepared)
     assert trained == list(range(EPOCHS - still_to_train, EPOCHS)), (point, trained)
@@ -258,7 +258,8 @@ def test_overwrite_killed_before_its_first_epoch_leaves_no_mixed_folder(point, c
     """Issue 15 #3: a re-run with another config, killed before its first epoch, must never
     let the old model pass as the new run's result."""
     from selib.predictor import Predictor
-    from selib.training.trainer import ensure_run, load_run
+    from selib.training.run_io import load_run
+    from selib.training.trainer import ensure_run
 
     new = CFG.replace(epochs=1)
     _crashing_train(crash, point, run_copy, config=new, prepared=prepared, overwrite=True)
@@ -347,7 +348,8 @@ def _written_before_ema_mode(run: Path, use_ema: bool) -> None:
 def test_a_run_recorded_before_ema_mode_is_read_as_keras_own_average(run_copy, toy_data):
     """A 0.2.0 run with the average used Keras' own: today's default (the evaluation-only average)
     must not resume it, nor count it as finished, and its recorded config must say what it did."""
-    from selib.training.trainer import load_run, train
+    from selib.training.run_io import load_run
+    from selib.training.trainer import train
 
     _written_before_ema_mode(run_copy, use_ema=True)
     before = _file_bytes(run_copy)

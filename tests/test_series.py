@@ -1,6 +1,7 @@
 """The series runner behind `make run`: which notebooks, the kernel it starts, progress, results."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import nbformat
@@ -38,6 +39,17 @@ def test_record_result_writes_only_for_the_runner(tmp_path, monkeypatch):
     assert (tmp_path / "r" / "04.txt").read_text() == "97.1 % test accuracy\n"
 
 
+def test_closing_table_names_each_notebook_and_its_key_result(tmp_path, capsys):
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "01.txt").write_text("1,200 images loaded, 3 skipped\nmore detail")   # first line shown
+    series._print_table([("01_data", 12.4), ("02_se", 3.0)], results, tmp_path / "out", tmp_path, 75)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "series done in 1.2 min; executed notebooks and HTML in out/"
+    assert lines[2].split() == ["01_data", "12", "1,200", "images", "loaded,", "3", "skipped"]
+    assert lines[3].split()[:2] == ["02_se", "3"] and lines[3].endswith(series.NO_RESULT)
+
+
 def test_kernel_socket_path_is_absolute():
     km = series._kernel_manager()
     if km.transport == "ipc":      # a relative path would be resolved in the notebook's folder
@@ -53,7 +65,8 @@ def test_execute_runs_a_notebook_in_its_folder_with_progress_and_result(tmp_path
                 nbformat.v4.new_code_cell("import os, pathlib\nprint(pathlib.Path.cwd().name)"),
                 nbformat.v4.new_code_cell("from selib.series import record_result\n"
                                           "record_result(f\"answer {6 * 7}\")"),
-                nbformat.v4.new_code_cell("import sys\nprint('progress for the terminal', file=sys.__stderr__, flush=True)")]
+                nbformat.v4.new_code_cell("import sys\nprint('progress for the terminal', file=sys.__stderr__, flush=True)"),
+                nbformat.v4.new_code_cell("print(os.getpid())")]
     path = folder / "07_fake.ipynb"
     nbformat.write(nb, path)
     out = series.execute(path, tmp_path / "out", {series.RESULTS_ENV: str(tmp_path / "res"),
@@ -66,3 +79,7 @@ def test_execute_runs_a_notebook_in_its_folder_with_progress_and_result(tmp_path
     assert "07 [1/1] 1 · First section" in out_text
     # the trainer's progress lines (sys.__stderr__) are for the terminal, never the notebook
     assert done.cells[3].outputs == [] and "progress for the terminal" in err_text
+    # the kernel is shut down with its notebook, not left to outlive the series
+    kernel = int(done.cells[4].outputs[0]["text"])
+    with pytest.raises(ProcessLookupError):
+        os.kill(kernel, 0)

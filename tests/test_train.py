@@ -19,7 +19,7 @@ from toyfolder import CLASSES, tiny_config
 
 
 def test_profiles(monkeypatch):
-    monkeypatch.setenv("SELIB_PROFILE", "seed")
+    monkeypatch.setenv("SELIB_PROFILE", "report")
     seed = resolve_profile()
     assert (seed.data.image_size, seed.data.color, seed.optim.optimizer, seed.optim.learning_rate,
             seed.optim.epochs, seed.data.val_size) == (473, "grayscale", "adam", 1e-3, 20, 0.25)
@@ -28,7 +28,7 @@ def test_profiles(monkeypatch):
     monkeypatch.setenv("SELIB_PROFILE", "auto")
     from selib.training.profiles import gpu_available
     assert profile_name() == ("gpu" if gpu_available() else "cpu") == resolve_profile().name
-    with pytest.raises(ConfigError, match="unknown profile 'turbo'; choose one of: auto, seed"):
+    with pytest.raises(ConfigError, match="unknown profile 'turbo'; choose one of: auto, report"):
         resolve_profile("turbo")
     with pytest.raises(ConfigError, match="unknown setting"):
         seed.replace(epoch=3)
@@ -93,7 +93,8 @@ def test_model_carries_its_preprocessing():
 
 def test_train_writes_a_complete_run(trained_run, toy_data):
     from selib.training.run_folder import RunFolder
-    from selib.training.trainer import load_run, prepare_data
+    from selib.training.run_io import load_run
+    from selib.training.trainer import prepare_data
 
     names = {p.name for p in trained_run.iterdir()}
     assert {"manifest.json", "config.json", "preprocessing.json", "model.keras", "history.csv",

@@ -3,18 +3,17 @@
 The gradient of the chosen class's logit (pre-softmax, so saturation does not flatten it) with
 respect to the last feature map, averaged over space, weights that map's channels; the ReLU of
 the weighted sum, normalised and resized, is the heat map. The gradient itself comes from
-:func:`selib.hardware.gradients`, which has one branch per Keras backend.
+:func:`gradients`, which has one branch per Keras backend: Keras 3 has no backend-neutral
+gradient of an intermediate tensor.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 import keras
 import numpy as np
 
-from selib import hardware
-
-__all__ = ["grad_cam", "last_conv_layer", "split_at"]
+__all__ = ["grad_cam", "gradients", "last_conv_layer", "split_at"]
 
 
 def last_conv_layer(model: keras.Model) -> str:
@@ -58,6 +57,39 @@ def split_at(model: keras.Model, layer_name: str, head_name: str = "logits") -> 
     return keras.Model(model.input, fmap), keras.Model(inp, x)
 
 
+def gradients(fmap_fn: Callable, head_fn: Callable, x: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Feature map and d(sum of scores)/d(feature map), as float32 NumPy arrays (Grad-CAM).
+
+    The gradient is w.r.t. an *intermediate* tensor, which JAX (and, cleanly, torch) only allow
+    when it is the input of the differentiated function; so the model comes as two callables,
+    typically Keras sub-models: ``fmap_fn: x -> feature_map`` (layers up to the tapped layer)
+    and ``head_fn: feature_map -> score``, score shaped (batch,) (e.g. the class logit). Summing
+    the per-image scores gives each image its own gradient. Works under mixed precision.
+    """
+    name = keras.backend.backend()
+    x = keras.ops.convert_to_tensor(x)
+    fmap = fmap_fn(x, training=False)
+    if name == "tensorflow":
+        import tensorflow as tf
+        with tf.GradientTape() as tape:
+            tape.watch(fmap)
+            total = tf.reduce_sum(tf.cast(head_fn(fmap, training=False), tf.float32))
+        grads = tape.gradient(total, fmap)
+    elif name == "jax":
+        import jax
+        import jax.numpy as jnp
+        grads = jax.grad(lambda f: jnp.sum(head_fn(f, training=False).astype(jnp.float32)))(fmap)
+    elif name == "torch":
+        import torch
+        fmap = fmap.detach().requires_grad_(True)
+        total = head_fn(fmap, training=False).float().sum()
+        (grads,) = torch.autograd.grad(total, fmap)
+    else:
+        raise RuntimeError(f"gradients() is not supported on backend {name!r}")
+    as_np = lambda t: np.asarray(keras.ops.convert_to_numpy(t), dtype=np.float32)  # noqa: E731
+    return as_np(fmap), as_np(grads)
+
+
 def grad_cam(model: keras.Model, x: np.ndarray, class_index: Sequence[int] | None = None,
              layer_name: str | None = None) -> np.ndarray:
     """Grad-CAM heat maps (N, H, W) in [0, 1] at the input resolution, for uint8 images ``x``.
@@ -73,7 +105,7 @@ def grad_cam(model: keras.Model, x: np.ndarray, class_index: Sequence[int] | Non
     def score(fmap, training=False):
         return keras.ops.take_along_axis(head(fmap, training=training), idx, axis=1)[:, 0]
 
-    fmap, grads = hardware.gradients(body, score, x)
+    fmap, grads = gradients(body, score, x)
     weights = grads.mean(axis=(1, 2), keepdims=True)
     cam = np.maximum((weights * fmap).sum(axis=-1), 0.0)
     cam /= cam.max(axis=(1, 2), keepdims=True) + 1e-8

@@ -482,17 +482,3 @@ def se_resnet101v2(input_shape=None, num_classes=1000, **kwargs) -> keras.Model:
 def se_resnet152v2(input_shape=None, num_classes=1000, **kwargs) -> keras.Model:
     """SE-ResNet-152, pre-activation (bottleneck blocks 3-8-36-3)."""
     return _preset("preact", (3, 8, 36, 3), "bottleneck", input_shape, num_classes, kwargs)
-
-
-# The seed network and SE-Inception moved to selib.models.seed and selib.models.inception; these
-# names stay importable from here (lazily: those modules import this one).
-_MOVED = {"seed_model": "selib.models.seed", "SEED_DEPTH": "selib.models.seed",
-          "se_inception_net": "selib.models.inception", "se_inception_module": "selib.models.inception"}
-
-
-def __getattr__(name: str):
-    if name in _MOVED:
-        import importlib
-
-        return getattr(importlib.import_module(_MOVED[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -129,7 +129,8 @@ def prepare_seed(config: TrainConfig, data_dir: str | os.PathLike,
     and its size (not the small split) sets the resolution of every accuracy.
     """
     from selib.data.splits import Split
-    from selib.training.trainer import Prepared, data_info, prepare_data
+    from selib.training.run_io import data_info
+    from selib.training.trainer import Prepared, prepare_data
 
     cache = {} if cache is None else cache
     loaded = _loaded(config, data_dir, cache)

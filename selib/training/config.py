@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 from selib.errors import ConfigError
 
 __all__ = ["DataConfig", "ModelConfig", "OptimConfig", "RuntimeConfig", "EvalConfig", "TrainConfig",
-           "CHOICES", "parse_assignment", "as_recorded"]
+           "CHOICES", "RENAMED_PROFILES", "parse_assignment", "as_recorded"]
 
 #: The allowed values of every choice field (``None`` means "off").
 CHOICES: dict[str, tuple] = {
@@ -326,7 +326,7 @@ _OPTION = "attn_kwargs."     # "attn_kwargs.min_units": one attention option, in
 class TrainConfig:
     """Everything one training run needs. Defaults are the seed report's recipe."""
 
-    name: str = "seed"
+    name: str = "report"
     notes: str = ""
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -414,6 +414,10 @@ class TrainConfig:
         return [f"{k} {a.get(k)!r} -> {b.get(k)!r}" for k in a if a.get(k) != b.get(k)]
 
 
+#: former profile names and their names now (``selib train --profile seed`` is refused with a hint)
+RENAMED_PROFILES = {"seed": "report"}
+
+
 def as_recorded(d: dict[str, Any]) -> dict[str, Any]:
     """A config dict written by an older selib, read as that run trained: each field added since
     set to what that run did, each renamed field under its new name.
@@ -421,10 +425,13 @@ def as_recorded(d: dict[str, Any]) -> dict[str, Any]:
     The current default of a new field describes the current behaviour, not the old run's: read
     with it, a run made before ``ema_mode`` existed (Keras' own average) would claim the warmed-up
     evaluation-only average, resume under it and count as finished for a config it never trained.
-    Anything that is not a config dict is returned unchanged, for the caller's own error.
+    A run of the profile formerly named "seed" reads as the ``report`` profile it is. Anything
+    that is not a config dict is returned unchanged, for the caller's own error.
     """
     if not isinstance(d, dict):
         return d
+    if d.get("name") in RENAMED_PROFILES:
+        d = {**d, "name": RENAMED_PROFILES[d["name"]]}
     return _recorded_model(_recorded_optim(d))
 
 
@@ -493,3 +500,25 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     except json.JSONDecodeError:
         value = raw
     return key, value
+
+
+def _shown(value: Any) -> str:
+    """A value as ``--set`` takes it: JSON (``null``, ``true``, ``[2, 1]``), strings bare."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(list(value) if isinstance(value, tuple) else value)
+
+
+def settings_table(config: TrainConfig | None = None) -> list[tuple[str, str, str, str]]:
+    """``(group, setting, value, allowed)`` for every setting, in group order: what
+    ``selib settings`` prints. ``value`` is the field's default, or ``config``'s value."""
+    config = config or TrainConfig()
+    rows = []
+    for g, cls in _GROUPS.items():
+        for f in dataclasses.fields(cls):
+            if f.metadata.get("kind") == "choice":
+                allowed = "one of: " + ", ".join("null" if c is None else _shown(c) for c in CHOICES[f.name])
+            else:
+                allowed = _describe(f.metadata)
+            rows.append((g, f.name, _shown(config.get(f.name)), allowed))
+    return rows

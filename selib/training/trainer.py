@@ -18,7 +18,6 @@ The run folder's guarantees (atomic files, a lock, a manifest, resume rules) are
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import math
 import os
 import sys
@@ -35,15 +34,16 @@ from selib.data.feeding import SyncEpoch, batches
 from selib.data.loading import LoadedImages, load_images
 from selib.data.scanning import scan
 from selib.data.splits import Split, split
-from selib.errors import ConfigError, ModelFileError, RunFolderError, TrainingDiverged
+from selib.errors import ConfigError, RunFolderError, TrainingDiverged
 from selib.training.callbacks import EpochStats, ProgressLine, RunRecorder
 from selib.training.config import DataConfig, RuntimeConfig, TrainConfig
 from selib.training.ema import SwapAverage
 from selib.training.optimizers import compile_model
 from selib.training.run_folder import REDERIVABLE, ResumeState, RunFolder, refuse_out_inside_data
+from selib.training.run_io import data_info, load_model, read_history
 
 __all__ = ["Prepared", "TrainResult", "Runtime", "prepare_data", "build_model", "runtime", "train",
-           "ensure_run", "load_run", "TrainingDiverged", "preprocessing_spec"]
+           "ensure_run", "TrainingDiverged", "preprocessing_spec"]
 
 PROGRESS_ENV = "SELIB_PROGRESS"    # "stderr": one line per epoch on the terminal (make run)
 
@@ -79,23 +79,6 @@ def _subsample(labels: np.ndarray, per_class: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     keep = [rng.permutation(np.flatnonzero(labels == c))[:per_class] for c in np.unique(labels)]
     return np.sort(np.concatenate(keep))
-
-
-def data_info(loaded: LoadedImages, root: str | os.PathLike | None = None) -> dict:
-    """The data's identity for the manifest: every file's relative path, size and modification
-    time (loaded and skipped), hashed. Moving the folder keeps it; changing a file does not."""
-    paths = [Path(p).absolute() for p in loaded.paths]
-    base = Path(root).absolute() if root is not None else (paths[0].parents[1] if paths else Path("."))
-    h = hashlib.sha256("\0".join(loaded.class_names).encode())
-    for p in sorted(paths):
-        st = p.stat()
-        h.update(f"{p.relative_to(base).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    for rel in sorted(map(str, loaded.skipped.get("rel_path", []))):
-        h.update(f"skipped\0{rel}\n".encode())
-    counts = np.bincount(loaded.labels, minlength=len(loaded.class_names)) if len(loaded) else []
-    return {"root": str(base), "files": len(paths) + len(loaded.skipped), "loaded": len(paths),
-            "per_class": {c: int(n) for c, n in zip(loaded.class_names, counts)},
-            "fingerprint": h.hexdigest()}
 
 
 def prepare_data(config: TrainConfig | DataConfig, data_dir: str | os.PathLike, *,
@@ -281,13 +264,6 @@ def _check_diverged(recorder: RunRecorder, run: RunFolder) -> None:
 # ---------------------------------------------------------------------------------------------
 # 6. Finalise.
 # ---------------------------------------------------------------------------------------------
-def _history(run: RunFolder):
-    import pandas as pd
-
-    path = run.file("history.csv")
-    return pd.read_csv(path) if path.exists() and path.stat().st_size else pd.DataFrame()
-
-
 def finalize(run: RunFolder, model: keras.Model, config: TrainConfig, prepared: Prepared, rt: Runtime,
              recorder: RunRecorder, seconds: dict, evaluate_test: bool = True) -> TrainResult:
     """Test the kept (best finite) model, write metrics.json and mark the run finished."""
@@ -300,7 +276,7 @@ def finalize(run: RunFolder, model: keras.Model, config: TrainConfig, prepared: 
         atomic_save(best_path, model.save)
     # another worker of a multi-worker run writes nothing: it tests the model it trained
     best = load_model(best_path) if chief else model
-    history, sp = _history(run), prepared.split
+    history, sp = read_history(run), prepared.split
     metrics = {
         "profile": config.name, "class_names": prepared.class_names, "data": prepared.info,
         "n_train": int(len(sp.x_train)), "n_val": int(len(sp.val_idx)), "n_test": int(len(sp.test_idx)),
@@ -320,20 +296,6 @@ def finalize(run: RunFolder, model: keras.Model, config: TrainConfig, prepared: 
     if rt.distribution.is_chief:
         run.finish(metrics)
     return TrainResult(run.path, best, history, metrics, prepared, config)
-
-
-def load_model(path: str | os.PathLike) -> keras.Model:
-    """A saved selib model (``safe_mode=True``); a missing or damaged file is one clear line."""
-    import selib.layers  # noqa: F401 - registers selib's layers before loading
-
-    path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"model file not found: {path}")
-    try:
-        return keras.saving.load_model(path, safe_mode=True)
-    except Exception as exc:  # noqa: BLE001 - zip, h5 and config errors all mean "damaged"
-        raise ModelFileError(f"{path} is not a loadable Keras model (damaged or not a .keras file: "
-                             f"{type(exc).__name__})") from exc
 
 
 # ---------------------------------------------------------------------------------------------
@@ -376,7 +338,7 @@ def _refinish(run: RunFolder, config: TrainConfig, prepared: Prepared, rt: Runti
     is tested again (the training time is the sum of the recorded epoch times)."""
     from types import SimpleNamespace
 
-    history = _history(run)
+    history = read_history(run)
     monitor = "val_accuracy" if "val_accuracy" in history else "accuracy"
     best = None
     if len(history) and monitor in history:
@@ -422,17 +384,7 @@ def load_result(run: RunFolder | str | os.PathLike, config: TrainConfig,
 
     run = run if isinstance(run, RunFolder) else RunFolder(run)
     metrics = json.loads(run.file("metrics.json").read_text())
-    return TrainResult(run.path, load_model(run.file("model.keras")), _history(run), metrics, prepared, config)
-
-
-def load_run(run_dir: str | os.PathLike) -> tuple[keras.Model, TrainConfig, dict]:
-    """The best model, config and metrics of a finished run."""
-    import json
-
-    run = RunFolder(run_dir)
-    run.verify_finished()
-    metrics = json.loads(run.file("metrics.json").read_text())
-    return load_model(run.file("model.keras")), TrainConfig.load(run.file("config.json")), metrics
+    return TrainResult(run.path, load_model(run.file("model.keras")), read_history(run), metrics, prepared, config)
 
 
 def ensure_run(config: TrainConfig, data_dir: str | os.PathLike, run_dir: str | os.PathLike,
