@@ -8,7 +8,7 @@ import pytest
 
 from selib.errors import ConfigError
 from selib.training.config import CHOICES, DataConfig, ModelConfig, TrainConfig, parse_assignment
-from selib.training.profiles import PROFILES, STUDY_SIZES, resolve_profile
+from selib.training.profiles import PROFILES, resolve_profile
 
 
 def test_seed_profile_is_the_report_recipe():
@@ -31,10 +31,6 @@ def test_auto_profile_follows_the_gpu(monkeypatch):
     assert resolve_profile().name == "gpu"
     with pytest.raises(ConfigError, match="unknown profile 'turbo'; choose one of: auto, seed"):
         resolve_profile("turbo")
-
-
-def test_every_profile_has_a_study_size():
-    assert set(STUDY_SIZES) == set(PROFILES)
 
 
 BAD = [  # (setting, value, words the one-line message must contain)

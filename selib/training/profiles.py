@@ -1,4 +1,4 @@
-"""The named profiles: complete TrainConfigs chosen by name, and the ablation study's size per profile.
+"""The named profiles: complete TrainConfigs chosen by name.
 
 ======== ===================================================================================
 seed     the seed report's recipe, exactly: its network, 473² gray, Adam 1e-3, 20 epochs, 75/25
@@ -8,13 +8,11 @@ quick    the cpu recipe shorter, for a first result in a few minutes
 ci       tiny: proves that everything runs, in seconds, not what it learns
 ======== ===================================================================================
 
-Every profile has a study size in :data:`STUDY_SIZES` (the same registry, one place), so
-``selib.studies.studies(profile)`` works for each of them.
+Notebook 06's study size under each profile lives in :mod:`selib.studies.sizes`.
 """
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from selib.errors import ConfigError
 from selib.training.config import TrainConfig
@@ -86,64 +84,3 @@ def profile_name(name: str | None = None) -> str:
         raise ConfigError(f"unknown profile {name!r}; choose one of: auto, {', '.join(PROFILES)}")
     return name
 
-
-# ---------------------------------------------------------------------------------------------
-# The ablation study's size under each profile (notebook 06).
-# ---------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class StudySize:
-    """How big the notebook-06 suite is under one profile, and what that costs (measured)."""
-
-    base: TrainConfig
-    seeds: tuple[int, ...]
-    budget: str = ""
-    only: tuple[str, ...] | None = None       # study names to run (None: all)
-    test_images: int = 0                      # a separately rendered test set (0: split test part)
-    ratios: tuple[int, ...] = (4, 32)         # the ratio study's variants besides r = 16
-
-
-# The common recipe of every study: Adam 1e-3 (the seed report's optimiser) with a cosine decay
-# (with a constant rate the last epochs' accuracy jumps by ±10 points and drowns every factor),
-# light in-model augmentation, and SE blocks that are never degenerate (at least 8 hidden units).
-_STUDY = SEED.replace(
-    name="ablation", ratio=16, se_min_units=8, optimizer="adam", learning_rate=1e-3,
-    schedule="cosine", augment="light", notes="notebook 06 ablation base")
-
-# cpu: 64² colour, a 4-stage network of 16–128 channels with one basic block per stage (0.31 M
-# parameters), 8 epochs on the 1,200 built-in images, tested on 2,000 separately rendered ones.
-# The one warm-up epoch is needed: without it, seed 0 of both SE and no SE stayed at chance
-# (25 % training accuracy for all 8 epochs), which would have put a 30-point outlier into every pair.
-_CPU_BASE = _STUDY.replace(image_size=64, color="rgb", depth=(1, 1, 1, 1), filters=(16, 32, 64, 128),
-                           initial_filters=16, stem_stride=1, epochs=8, batch_size=32, val_size=0.1,
-                           warmup_epochs=1)
-
-STUDY_SIZES: dict[str, StudySize] = {
-    "ci": StudySize(
-        base=_STUDY.replace(image_size=32, max_per_class=40, depth=(1, 1), filters=(16, 32),
-                            initial_filters=16, stem_stride=1, epochs=1, batch_size=128, val_size=0.1),
-        seeds=(0, 1), only=("se",), test_images=0,
-        budget="2 configs × 2 seeds, one epoch each at 32² gray on 160 images: seconds — it proves "
-               "the notebook runs, not what the variants do"),
-    "cpu": StudySize(
-        base=_CPU_BASE, seeds=tuple(range(8)), test_images=2000,
-        only=("se", "gate", "squeeze", "placement", "no_squeeze"),
-        budget="9 distinct configs × 8 paired seeds = 72 trainings of 8 epochs. Measured on "
-               "2026-12-06 on this 2-core machine, for a third of the time beside the test suite: "
-               "22-55 s per training (median 32 s), 39 min of training and 40 min for the whole "
-               "notebook, the 2,000-image test set included; the trainings before the suite "
-               "started took 22-24 s, so about 30 min on idle cores. The SE study's paired differences "
-               "spread by 8.8 points (sd over 8 seeds; 6.6 in an earlier run): at 8 epochs this "
-               "network ends at 42-70 % and its seeds scatter, so this size bounds only effects of "
-               "several points; more seeds narrow it as 1/sqrt(n)"),
-    "quick": StudySize(
-        base=_CPU_BASE, seeds=tuple(range(8)), test_images=2000, only=("se",),
-        budget="the cpu size, SE vs no SE only: 2 configs × 8 seeds = 16 trainings, estimated at "
-               "about 6 min on 2 idle cores (plus the test set's 2 min the first time)"),
-}
-STUDY_SIZES["gpu"] = StudySize(
-    base=_CPU_BASE.replace(image_size=112, depth=(2, 2, 2, 2), filters=(32, 64, 128, 256),
-                           initial_filters=32, stem_stride=2, epochs=20),
-    seeds=tuple(range(8)), test_images=2000, ratios=(2, 4, 8, 32),
-    budget="all seven studies (17 distinct configs × 8 seeds = 136 trainings) on a half-width "
-           "SE-ResNet-18 at 112², 20 epochs: not measured")
-STUDY_SIZES["seed"] = STUDY_SIZES["gpu"]
