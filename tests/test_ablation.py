@@ -459,3 +459,27 @@ def test_every_verdict_is_also_read_against_no_se():
     assert table.loc["sigmoid", "verdict_no_se"].startswith("sigmoid (vs no SE) hurts by 6.")
     lines = verdict_lines(table.reset_index())
     assert "- the reference, sigmoid (vs no SE) hurts" in lines and "against no SE: relu (vs no SE)" in lines
+
+
+def test_a_session_reads_its_record_without_rendering(tmp_path, monkeypatch):
+    """The cpu record lives with the notebooks; ci's never does; a fully recorded study needs no data."""
+    from selib.studies import open_session, record_path
+    from selib.studies import session as session_mod
+
+    monkeypatch.setenv("SELIB_ROOT", str(tmp_path))
+    assert record_path("cpu") == tmp_path / "notebooks" / "results" / "06_ablation.json"
+    assert record_path("quick") == record_path("cpu")                 # the same size, SE study only
+    assert record_path("ci").is_relative_to(tmp_path / "runs")        # never into committed results
+    monkeypatch.setattr(session_mod, "ensure_test_set", lambda *a, **k: pytest.fail("rendered"))
+    monkeypatch.setattr(session_mod, "ensure_train_set", lambda *a, **k: pytest.fail("rendered"))
+    s = open_session("ci")
+    se = s.studies["se"]
+    for label, seed, cfg in se.runs():                                # a record that holds them all
+        from selib.studies import config_key
+        s.record.add_training(config_key(cfg), cfg, {"accuracy": 50.0 + seed + (label == "SE"), "n_test": 48})
+    s.record.save()
+    again = open_session("ci")
+    assert again.missing("se") == 0
+    table = again.run("se").set_index("label")
+    assert set(again.results["se"]["status"]) == {"recorded"}
+    assert table.loc["SE", "diff"] == pytest.approx(1.0) and table.loc["SE", "vs_no_se"] == pytest.approx(1.0)

@@ -24,6 +24,7 @@ import json
 import math
 import os
 import platform
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -83,8 +84,6 @@ def provenance(command: str) -> dict[str, Any]:
     from selib.hardware import backend_name, cpu_flags, gpu_devices
 
     name = backend_name()
-    import sys
-
     version = getattr(sys.modules.get(name), "__version__", "")
     flags = cpu_flags()
     return {"command": command, "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -199,6 +198,16 @@ class StudyRecord:
             rows.append({"study": study, "label": r["label"], "seed": r["seed"],
                          **self.lookup(r["training"]), "status": "recorded", "run_dir": r["training"]})
         return pd.DataFrame(rows, columns=RESULT_COLUMNS)
+
+    def paired(self, study: str, variant: str, reference: str | None = None, confidence: float = 0.95):
+        """The paired difference ``variant - reference`` (points) over the seeds both arms hold,
+        e.g. ``paired("se", "SE")``: the SE vs no-SE interval the README quotes."""
+        from selib.analysis.stats import paired_difference
+
+        res = self.results(study)
+        reference = reference or self.doc["studies"][study]["reference"]
+        wide = res.pivot_table(index="seed", columns="label", values="accuracy").dropna(subset=[variant, reference])
+        return paired_difference(wide[variant], wide[reference], confidence)
 
     def trainings(self) -> pd.DataFrame:
         """One row per distinct training: key, seconds, and the provenance it was trained under."""
