@@ -65,6 +65,6 @@ def cost_summary(table: pd.DataFrame, profile: str) -> dict:
         t = table[mask]
         out[part] = {"studies": list(t["study"]), "trainings": int(t["new trainings"].sum()),
                      "recorded": int(t["recorded"].sum()), "recorded min": float(t["recorded min"].sum()),
-                     "estimated min": float(t["estimated min"].sum())}
+                     "estimated min": float(t["estimated min"].sum(min_count=1))}   # NaN: nothing to price by
     out["command all"] = command(profile, None)
     return out

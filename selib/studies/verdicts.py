@@ -74,7 +74,7 @@ def compare(results: pd.DataFrame, study: Study, confidence: float = 0.95,
     n_compared = int(table["p"].notna().sum())
     table["verdict"] = [_sentence(r, study, n_compared, None if np.isnan(r.resolution) else r.resolution)
                         for r in table.itertuples(index=False)]
-    if no_se is not None:
+    if no_se is not None and study.reference != NO_SE:     # the SE study *is* the comparison with no SE
         table = _against_no_se(table, results, no_se, confidence)
     return table
 
