@@ -256,7 +256,7 @@ def _sd(xs):
 def baseline_config(spec: str):
     """``cpu``/``quick``: the frozen v0.1 profile (legacy augmentation); ``profile:NAME``: a
     current profile as it is (fused augmentation)."""
-    from selib.training.profiles import PROFILES, SEED
+    from selib.training.profiles import PROFILES, REPORT as SEED
 
     if spec.startswith("profile:"):
         return PROFILES[spec.split(":", 1)[1]], "fused"

@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 
 from selib.errors import ConfigError
-from selib.studies import (Study, cite, compare, paper_table, plot_accuracy, plot_differences,
-                           prepare_seed, read_run, reference, resolution, run_dir, run_study, studies,
-                           study_size, unique_runs, verdict_lines)
+from selib.studies import (STUDY_SIZES, Study, StudyRecord, cite, command, compare, cost_summary,
+                           data_identity, paper_table, plan, plot_accuracy, plot_differences,
+                           prepare_seed, read_run, reference, resize, resolution, run_dir, run_study,
+                           studies, study_size, unique_runs, verdict_lines)
 from selib.studies import paper
 from selib.studies import catalog
 from selib.training import trainer
@@ -228,7 +229,11 @@ def test_every_profile_has_a_suite(profile):
     suite = studies(profile)
     assert suite and all(len(s.seeds) >= 2 and s.reference in s.variants for s in suite)
     size = study_size(profile)
-    assert size.budget and all(s.base == size.base for s in suite)
+    assert all(s.base == size.base for s in suite)
+
+
+def test_every_profile_has_a_study_size():
+    assert set(STUDY_SIZES) == set(PROFILES)
 
 
 def test_ci_is_tiny_and_cpu_has_the_power():
@@ -333,3 +338,150 @@ def test_stage_and_no_squeeze_studies(monkeypatch):
     monkeypatch.setenv(STUDIES_ENV, "se,typo")
     with pytest.raises(ValueError, match="unknown studies"):
         studies("cpu")
+
+
+# ---------------------------------------------------------------------------------------------
+# The recorded study: one JSON that the notebook and the README read, and that resumes a study.
+# ---------------------------------------------------------------------------------------------
+SE_STUDY = Study("se", TINY, {"no SE": {"ratio": None}, "SE": {}}, seeds=(0, 1), reference="no SE")
+DATA = {"train": {"renderer_version": "r1", "per_class": 8}, "test": {"renderer_version": "r1", "per_class": 5}}
+
+
+def test_the_record_holds_every_seed_and_arm_and_resumes(toy, toy_test, tmp_path, fake_train):
+    path = tmp_path / "results" / "06_ablation.json"
+    rec = StudyRecord(path, TINY, DATA, command="SELIB_PROFILE=ci make ablations")
+    df = run_study(SE_STUDY, toy, tmp_path / "a", test_dir=toy_test, progress=False, record=rec)
+    assert len(fake_train) == 4 and set(df["status"]) == {"trained"}
+    doc = json.loads(path.read_text())
+    assert len(doc["trainings"]) == 4 and len(doc["studies"]["se"]["rows"]) == 4
+    one = next(iter(doc["trainings"].values()))
+    assert {"accuracy", "params", "epoch_seconds", "train_seconds", "changes"} <= set(one)
+    prov = doc["provenance"][one["provenance"]]
+    assert prov["command"] == "SELIB_PROFILE=ci make ablations" and prov["cpu"] and prov["date"]
+    assert isinstance(prov["cpu_flags"], list)
+    # the committed file alone, without any run folder: nothing is retrained, the numbers are the same
+    again = run_study(SE_STUDY, toy, tmp_path / "elsewhere", test_dir=toy_test, progress=False,
+                      record=StudyRecord(path, TINY, DATA))
+    assert len(fake_train) == 4 and set(again["status"]) == {"recorded"}
+    assert again["accuracy"].tolist() == df["accuracy"].tolist()
+    read = StudyRecord.read(path)
+    back = read.results("se")
+    assert back[["label", "seed"]].values.tolist() == df[["label", "seed"]].values.tolist()
+    assert np.allclose(back["accuracy"], df["accuracy"]) and (back["params"] == 10).all()
+    # each training's full config is rebuilt from the base and its changes
+    key = doc["studies"]["se"]["rows"][0]["training"]
+    assert read.config(key) == SE_STUDY.config("no SE", 0)
+    prov_table = read.provenance_table()
+    assert prov_table["trainings"].tolist() == [4] and "make ablations" in prov_table["command"][0]
+    # a record of another base or other data is not reused: everything trains again
+    StudyRecord(path, TINY.replace(epochs=2), DATA).save()
+    assert StudyRecord.read(path).doc["trainings"] == {}
+    rec = StudyRecord(path, TINY, {**DATA, "test": {"renderer_version": "r2"}})
+    assert rec.lookup(key) is None and not rec.reused
+
+
+def test_a_record_is_resumed_half_way(toy, toy_test, tmp_path, fake_train, monkeypatch):
+    """An interrupted study keeps its finished pairs; the next session trains only the rest."""
+    path = tmp_path / "rec.json"
+    fake = trainer.train
+    calls = []
+
+    def stop_at_seed_1(config, data_dir, out_dir, **kw):
+        if config.get("seed") == 1:
+            raise KeyboardInterrupt
+        calls.append(config.get("seed"))
+        return fake(config, data_dir, out_dir, **kw)
+
+    monkeypatch.setattr(trainer, "train", stop_at_seed_1)
+    with pytest.raises(KeyboardInterrupt):
+        run_study(SE_STUDY, toy, tmp_path / "a", test_dir=toy_test, progress=False,
+                  record=StudyRecord(path, TINY, DATA))
+    assert len(StudyRecord.read(path).doc["trainings"]) == 2
+    monkeypatch.setattr(trainer, "train", fake)
+    df = run_study(SE_STUDY, toy, tmp_path / "b", test_dir=toy_test, progress=False,
+                   record=StudyRecord(path, TINY, DATA))
+    assert df["status"].tolist() == ["recorded", "recorded", "trained", "trained"]
+
+
+def test_only_portable_data_are_recorded(toy, tmp_path):
+    from selib.synth import generate
+
+    assert data_identity(toy) is None                            # a user's folder: no identity
+    assert data_identity(None) == {"kind": "none"}               # the split's own test part
+    made = generate(tmp_path / "synth", per_class=1, progress=False, workers=1)
+    ident = data_identity(made)
+    assert ident["per_class"] == 1 and ident["renderer_version"]
+    assert not StudyRecord.portable({"train": None, "test": ident}) and StudyRecord.portable({"train": ident, "test": ident})
+
+
+def test_the_cost_is_computed_from_the_record(tmp_path):
+    size = resize(study_size("cpu", default=True), seeds=2)
+    assert len(size.seeds) == 2
+    rec = StudyRecord(tmp_path / "r.json", size.base, DATA)
+    from selib.studies.catalog import suite
+    se, squeeze = [s for s in suite(size) if s.name in ("se", "squeeze")]
+    for s in (se, squeeze):
+        for label, seed, cfg in s.runs():
+            from selib.studies import config_key
+            key = config_key(cfg)
+            if rec.lookup(key) is None:
+                rec.add_training(key, cfg, {"accuracy": 80.0, "train_seconds": 60.0 * (1 + seed)})
+            rec.add_row(s.name, s.reference, label, seed, key)
+    table = plan(size, "cpu", rec).set_index("study")
+    # SE study: 4 trainings (2 arms × 2 seeds); squeeze adds only "max" (avg is the shared SE reference)
+    assert table.loc["se", "new trainings"] == 4 and table.loc["squeeze", "new trainings"] == 2
+    assert table.loc["se", "recorded min"] == pytest.approx((60 + 120) * 2 / 60)
+    assert table.loc["squeeze", "recorded min"] == pytest.approx(3.0) and table.loc["squeeze", "estimated min"] == 0
+    # unrecorded studies are priced at the recorded median (90 s) per training
+    gate = table.loc["gate"]
+    assert gate["recorded"] == 0 and gate["estimated min"] == pytest.approx(gate["new trainings"] * 1.5)
+    assert list(table.index[:5]) == list(size.only) or set(table.index[:5]) == set(size.only)
+    assert not table.loc["stage", "by default"] and table.loc["stage", "command"] == \
+        "SELIB_STUDIES=stage SELIB_PROFILE=cpu make ablations"
+    total = cost_summary(table.reset_index(), "cpu")
+    assert total["default"]["trainings"] == table.loc[list(size.only), "new trainings"].sum()
+    assert total["command all"] == "SELIB_STUDIES=all SELIB_PROFILE=cpu make ablations"
+    assert command("cpu", ("ratio", "stage")) == "SELIB_STUDIES=ratio,stage SELIB_PROFILE=cpu make ablations"
+
+
+def test_every_verdict_is_also_read_against_no_se():
+    """A variant that 'helps' a reference trailing no SE may only restore the plain network."""
+    level = 60 + 4 * np.arange(8)
+    se_ref = level - 6 + 0.2 * np.sin(np.arange(8))              # the SE reference trails no SE by ~6
+    rows = [{"label": "sigmoid", "seed": s, "accuracy": se_ref[s], "n_test": 2000} for s in range(8)]
+    rows += [{"label": "relu", "seed": s, "accuracy": level[s] + 0.1 * (-1) ** s, "n_test": 2000} for s in range(8)]
+    rows += [{"label": "tanh", "seed": s, "accuracy": level[s] + 3 + 0.1 * (-1) ** s, "n_test": 2000} for s in range(8)]
+    no_se = pd.DataFrame({"seed": range(8), "accuracy": level})
+    table = compare(pd.DataFrame(rows), GATE, no_se=no_se).set_index("label")
+    assert table.loc["relu", "verdict"].startswith("relu (vs sigmoid) helps by 6.")
+    assert table.loc["relu", "vs_no_se"] == pytest.approx(0.0, abs=0.05)
+    assert table.loc["relu", "verdict_no_se"].startswith("relu (vs no SE): no effect larger than")
+    assert table.loc["tanh", "verdict_no_se"].startswith("tanh (vs no SE) helps by 3.0")
+    assert table.loc["sigmoid", "verdict_no_se"].startswith("sigmoid (vs no SE) hurts by 6.")
+    lines = verdict_lines(table.reset_index())
+    assert "- the reference, sigmoid (vs no SE) hurts" in lines and "against no SE: relu (vs no SE)" in lines
+
+
+def test_a_session_reads_its_record_without_rendering(tmp_path, monkeypatch):
+    """The cpu record lives with the notebooks; ci's never does; a fully recorded study needs no data."""
+    from selib.studies import open_session, record_path
+    from selib.studies import session as session_mod
+
+    monkeypatch.setenv("SELIB_ROOT", str(tmp_path))
+    assert record_path("cpu") == tmp_path / "notebooks" / "results" / "06_ablation.json"
+    assert record_path("quick") == record_path("cpu")                 # the same size, SE study only
+    assert record_path("ci").is_relative_to(tmp_path / "runs")        # never into committed results
+    monkeypatch.setattr(session_mod, "ensure_test_set", lambda *a, **k: pytest.fail("rendered"))
+    monkeypatch.setattr(session_mod, "ensure_train_set", lambda *a, **k: pytest.fail("rendered"))
+    s = open_session("ci")
+    se = s.studies["se"]
+    for label, seed, cfg in se.runs():                                # a record that holds them all
+        from selib.studies import config_key
+        s.record.add_training(config_key(cfg), cfg, {"accuracy": 50.0 + seed + (label == "SE"), "n_test": 48})
+    s.record.save()
+    again = open_session("ci")
+    assert again.missing("se") == 0
+    table = again.run("se").set_index("label")
+    assert set(again.results["se"]["status"]) == {"recorded"}
+    assert table.loc["SE", "diff"] == pytest.approx(1.0)
+    assert "vs_no_se" not in table                                    # the SE study is that comparison

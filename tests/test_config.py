@@ -8,7 +8,7 @@ import pytest
 
 from selib.errors import ConfigError
 from selib.training.config import CHOICES, DataConfig, ModelConfig, TrainConfig, parse_assignment
-from selib.training.profiles import PROFILES, STUDY_SIZES, resolve_profile
+from selib.training.profiles import PROFILES, resolve_profile
 
 
 def test_report_profile_is_the_report_recipe():
@@ -45,10 +45,6 @@ def test_a_recorded_config_of_the_former_profile_name_reads_as_report(tmp_path):
     old = {**PROFILES["report"].to_dict(), "name": "seed"}
     (tmp_path / "config.json").write_text(json.dumps(old))
     assert TrainConfig.load(tmp_path / "config.json") == PROFILES["report"]
-
-
-def test_every_profile_has_a_study_size():
-    assert set(STUDY_SIZES) == set(PROFILES)
 
 
 BAD = [  # (setting, value, words the one-line message must contain)

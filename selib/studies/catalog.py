@@ -1,4 +1,4 @@
-"""Notebook 06's studies, sized for a profile from :data:`selib.training.profiles.STUDY_SIZES`.
+"""Notebook 06's studies, sized for a profile from :data:`selib.studies.sizes.STUDY_SIZES`.
 
 Each study changes one thing of one common recipe (the profile's ``StudySize.base``) and compares
 every variant with a reference on the same paired seeds. The reference of the SE study is the
@@ -7,20 +7,21 @@ squeeze, sigmoid gate, standard placement), so those runs are one config, traine
 shared by all studies (the run folders are named by config).
 
 The journal version's "SE in one stage only" (its Table 13, :func:`_stage`) and "no squeeze"
-(Table 16, :func:`_no_squeeze`) are here too; a profile's size says which studies it runs, and
-``SELIB_STUDIES`` (``all`` or a comma-separated list) overrides that, e.g.
-``SELIB_STUDIES=all SELIB_PROFILE=cpu make ablations``.
+(Table 16, :func:`_no_squeeze`) are here too; a profile's size says which studies run by
+default, and ``SELIB_STUDIES`` (``all`` or a comma-separated list) overrides that:
+:func:`command` writes the line, e.g. ``SELIB_STUDIES=all SELIB_PROFILE=cpu make ablations``.
 """
 from __future__ import annotations
 
 import dataclasses
 import os
 
+from selib.studies.sizes import STUDY_SIZES, StudySize
 from selib.studies.study import Study, unique_runs
 from selib.training.config import TrainConfig
-from selib.training.profiles import STUDY_SIZES, StudySize, profile_name
+from selib.training.profiles import profile_name
 
-__all__ = ["ALL_STUDIES", "STUDIES_ENV", "studies", "study_size", "suite"]
+__all__ = ["ALL_STUDIES", "STUDIES_ENV", "command", "studies", "study_size", "suite"]
 
 ALL_STUDIES = ("se", "ratio", "squeeze", "gate", "placement", "stage", "no_squeeze")
 STUDIES_ENV = "SELIB_STUDIES"
@@ -102,11 +103,12 @@ def suite(size: StudySize) -> list[Study]:
     return [made[name] for name in ALL_STUDIES if name in wanted]
 
 
-def study_size(profile: str | None = None) -> StudySize:
+def study_size(profile: str | None = None, default: bool = False) -> StudySize:
     """The size of notebook 06 under a profile (``None``: ``SELIB_PROFILE``, else auto), with
-    the studies ``SELIB_STUDIES`` names (``all``, or e.g. ``se,stage``) instead of the profile's."""
+    the studies ``SELIB_STUDIES`` names (``all``, or e.g. ``se,stage``) instead of the profile's
+    (``default=True``: the profile's own choice, whatever the environment says)."""
     size = STUDY_SIZES[profile_name(profile)]
-    wanted = os.environ.get(STUDIES_ENV, "").strip().lower()
+    wanted = "" if default else os.environ.get(STUDIES_ENV, "").strip().lower()
     if not wanted:
         return size
     only = None if wanted == "all" else tuple(w.strip() for w in wanted.split(",") if w.strip())
@@ -114,6 +116,12 @@ def study_size(profile: str | None = None) -> StudySize:
     if unknown:
         raise ValueError(f"{STUDIES_ENV} names unknown studies {unknown}; choose from {list(ALL_STUDIES)} or all")
     return dataclasses.replace(size, only=only)
+
+
+def command(profile: str, names: tuple[str, ...] | list[str] | None = None) -> str:
+    """The shell line that runs notebook 06 with the studies ``names`` (``None``: all of them)."""
+    which = "all" if names is None or set(names) >= set(ALL_STUDIES) else ",".join(names)
+    return f"{STUDIES_ENV}={which} SELIB_PROFILE={profile} make ablations"
 
 
 def studies(profile: str | None = None) -> list[Study]:

@@ -28,8 +28,8 @@ import pandas as pd
 
 from selib.training.config import TrainConfig
 
-__all__ = ["Study", "RESULT_COLUMNS", "run_dir", "run_study", "read_run", "unique_runs", "ensure_test_set",
-           "prepare_seed", "DataCache"]
+__all__ = ["Study", "RESULT_COLUMNS", "config_key", "run_dir", "run_study", "read_run", "unique_runs",
+           "ensure_test_set", "ensure_train_set", "prepare_seed", "DataCache"]
 
 RESULT_COLUMNS = ["study", "label", "seed", "accuracy", "n_test", "params", "epoch_seconds",
                   "train_seconds", "status", "run_dir"]
@@ -212,14 +212,19 @@ def _say(progress: bool | Callable[[str], None], text: str) -> None:
 
 def run_study(study: Study, data_dir: str | os.PathLike, out_root: str | os.PathLike, *,
               test_dir: str | os.PathLike | None = None, cache: DataCache | None = None,
-              progress: bool | Callable[[str], None] = True) -> pd.DataFrame:
+              progress: bool | Callable[[str], None] = True, record=None) -> pd.DataFrame:
     """Train every (variant, seed) of ``study`` not finished yet; one row per run (``RESULT_COLUMNS``).
 
     Seed-major, one prepared dataset per seed; finished runs (same config, same data) are read
     back, interrupted ones resumed. ``accuracy`` is the test accuracy in %; ``status`` is
-    ``trained``, ``cached`` or ``diverged`` (NaN accuracy: the comparison drops that pair). The table is also written to ``<out_root>/<study>/results.csv``
-    after every run, so a crash loses at most one run. Pass one ``cache`` to every study of a
-    session so the images are decoded once.
+    ``trained``, ``cached``, ``recorded`` or ``diverged`` (NaN accuracy: the comparison drops
+    that pair). The table is also written to ``<out_root>/<study>/results.csv`` after every run,
+    so a crash loses at most one run. Pass one ``cache`` to every study of a session so the
+    images are decoded once.
+
+    With a :class:`~selib.studies.record.StudyRecord`, a configuration the record holds is taken
+    from it (status ``recorded``: not retrained, its data not even loaded), and every other
+    finished run is added to it and saved at once.
     """
     from selib._quiet import quiet_retracing
 
@@ -229,12 +234,23 @@ def run_study(study: Study, data_dir: str | os.PathLike, out_root: str | os.Path
     out.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
     for i, (label, seed, config) in enumerate(study.runs(), start=1):
-        prepared = _prepared_for(config, seed, data_dir, test_dir, cache)
-        path, t0 = run_dir(out_root, config), time.perf_counter()
-        status = _train_one(config, data_dir, path, prepared)
-        numbers = read_run(path) if status != "diverged" else _FAILED
+        key, t0 = config_key(config), time.perf_counter()
+        numbers = record.lookup(key) if record is not None else None
+        if numbers is not None:
+            status, where = "recorded", key
+        else:
+            prepared = _prepared_for(config, seed, data_dir, test_dir, cache)
+            path = run_dir(out_root, config)
+            status = _train_one(config, data_dir, path, prepared)
+            numbers = read_run(path) if status != "diverged" else _FAILED
+            where = os.path.relpath(path, out_root)
+            if record is not None and status != "diverged":
+                record.add_training(key, config, numbers)
+        if record is not None and status != "diverged":
+            record.add_row(study.name, study.reference, label, seed, key)
+            record.save()
         rows.append({"study": study.name, "label": label, "seed": seed, **numbers,
-                     "status": status, "run_dir": os.path.relpath(path, out_root)})
+                     "status": status, "run_dir": where})
         pd.DataFrame(rows, columns=RESULT_COLUMNS).to_csv(out / "results.csv", index=False)
         took = f" in {time.perf_counter() - t0:.0f} s" if status == "trained" else ""
         _say(progress, f"[{study.name} {i}/{study.n_runs}] {label:<10} seed {seed}: "
@@ -250,6 +266,20 @@ def _prepared_for(config: TrainConfig, seed: int, data_dir, test_dir, cache: Dat
             del cache[old]                # keep one seed's split in memory, not all of them
         cache[key] = prepare_seed(config, data_dir, test_dir, cache)
     return cache[key]
+
+
+def ensure_train_set(per_class: int, root: str | os.PathLike | None = None,
+                     progress: bool = False) -> Path | None:
+    """A larger rendering of the built-in dataset for training: ``per_class`` images per class,
+    render seed 0 like the built-in set, in its own folder (the built-in one stays as the other
+    notebooks know it). ``0``: none (use the built-in dataset)."""
+    from selib.paths import project_root
+    from selib.synth import generate
+
+    if not per_class:
+        return None
+    folder = Path(root) if root is not None else project_root() / "data" / f"synthchairs_{int(per_class)}"
+    return generate(folder, per_class=int(per_class), seed=0, progress=progress)
 
 
 def ensure_test_set(n_images: int, root: str | os.PathLike | None = None, seed: int = 1,

@@ -14,7 +14,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from selib.analysis.stats import PairedDiff, binomial_se, compare_to_reference, effect_verdict
+from selib.analysis.stats import (PairedDiff, binomial_se, compare_to_reference, effect_verdict,
+                                  paired_difference)
 from selib.studies.study import Study
 
 __all__ = ["resolution", "compare", "verdict_lines", "overview"]
@@ -49,13 +50,19 @@ def _sentence(row, study: Study, n_compared: int, res: float | None) -> str:
     return text
 
 
-def compare(results: pd.DataFrame, study: Study, confidence: float = 0.95) -> pd.DataFrame:
+def compare(results: pd.DataFrame, study: Study, confidence: float = 0.95,
+            no_se: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per variant: paired difference to the reference with CI, Holm p, and a verdict.
 
     ``results`` is :func:`~selib.studies.study.run_study`'s table (one row per variant × seed).
     Columns: ``label, n_pairs, mean, diff, diff_lo, diff_hi, p, p_holm, significant, verdict``
     (``verdict`` is the one-line sentence) and ``resolution`` (binomial SE of the mean accuracy
     on this test set, points). Rows follow the study's order, reference first.
+
+    ``no_se`` (the no-SE arm's rows, ``seed`` and ``accuracy``, trained on the same seeds) adds
+    every arm's paired difference to no SE, the reference's included: ``vs_no_se``,
+    ``vs_no_se_lo``, ``vs_no_se_hi`` and the sentence ``verdict_no_se``. A variant that "helps"
+    against a reference that itself trails no SE may only be restoring the plain network.
     """
     table = compare_to_reference(results, value="accuracy", label="label", seed="seed",
                                  reference=study.reference, confidence=confidence)
@@ -67,12 +74,45 @@ def compare(results: pd.DataFrame, study: Study, confidence: float = 0.95) -> pd
     n_compared = int(table["p"].notna().sum())
     table["verdict"] = [_sentence(r, study, n_compared, None if np.isnan(r.resolution) else r.resolution)
                         for r in table.itertuples(index=False)]
+    if no_se is not None and study.reference != NO_SE:     # the SE study *is* the comparison with no SE
+        table = _against_no_se(table, results, no_se, confidence)
     return table
 
 
+NO_SE = "no SE"
+
+
+def _against_no_se(table: pd.DataFrame, results: pd.DataFrame, no_se: pd.DataFrame,
+                   confidence: float) -> pd.DataFrame:
+    """Each arm's paired difference to the no-SE arm (uncorrected 95 % interval) and its verdict."""
+    base = no_se[["seed", "accuracy"]].dropna().rename(columns={"accuracy": "base"})
+    diffs, lo, hi, text = [], [], [], []
+    for label in table["label"]:
+        arm = results.loc[results["label"] == label, ["seed", "accuracy"]].dropna()
+        both = arm.merge(base, on="seed").sort_values("seed")
+        if label == NO_SE or len(both) == 0:
+            diffs.append(np.nan), lo.append(np.nan), hi.append(np.nan)
+            text.append("" if label == NO_SE else f"{label} vs {NO_SE}: no shared seeds")
+            continue
+        d = paired_difference(both["accuracy"], both["base"], confidence)
+        diffs.append(d.mean), lo.append(d.lo), hi.append(d.hi)
+        verdict = effect_verdict(d, what=f"{label} (vs {NO_SE})")
+        text.append(verdict if not verdict.startswith("no effect") else f"{label} (vs {NO_SE}): {verdict}")
+    return table.assign(vs_no_se=diffs, vs_no_se_lo=lo, vs_no_se_hi=hi, verdict_no_se=text)
+
+
 def verdict_lines(comparison: pd.DataFrame) -> str:
-    """The study's verdicts, one line per variant (the reference left out)."""
-    return "\n".join(f"- {v}" for v in comparison["verdict"] if v != "reference")
+    """The study's verdicts, one line per variant (the reference left out); with the no-SE
+    columns, each arm's reading against no SE below it, the reference's first."""
+    lines = []
+    extra = "verdict_no_se" in comparison
+    for r in comparison.itertuples(index=False):
+        if r.verdict != "reference":
+            lines.append(f"- {r.verdict}")
+        if extra and r.verdict_no_se:
+            lines.append(f"    against no SE: {r.verdict_no_se}" if r.verdict != "reference"
+                         else f"- the reference, {r.verdict_no_se}")
+    return "\n".join(lines)
 
 
 def overview(comparisons: dict[str, pd.DataFrame], studies: dict[str, Study]) -> pd.DataFrame:
@@ -84,6 +124,10 @@ def overview(comparisons: dict[str, pd.DataFrame], studies: dict[str, Study]) ->
                 continue
             rows.append({"study": name, "variant": r.label, "reference": studies[name].reference,
                          "pairs": int(r.n_pairs), "diff": r.diff, "ci_lo": r.diff_lo, "ci_hi": r.diff_hi,
-                         "p_holm": r.p_holm, "significant": bool(r.significant)})
+                         "p_holm": r.p_holm, "significant": bool(r.significant),
+                         "vs no SE": getattr(r, "vs_no_se", np.nan),
+                         "vs no SE lo": getattr(r, "vs_no_se_lo", np.nan),
+                         "vs no SE hi": getattr(r, "vs_no_se_hi", np.nan)})
     return pd.DataFrame(rows, columns=["study", "variant", "reference", "pairs", "diff", "ci_lo",
-                                       "ci_hi", "p_holm", "significant"])
+                                       "ci_hi", "p_holm", "significant", "vs no SE", "vs no SE lo",
+                                       "vs no SE hi"])
