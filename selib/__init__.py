@@ -71,6 +71,7 @@ _LAZY = {
     "excitation_table": ("selib.analysis.excitation", "excitation_table"),
     "collect_gates": ("selib.analysis.excitation", "collect_gates"),
     "grad_cam": ("selib.analysis.gradcam", "grad_cam"),
+    "record_fig6": ("selib.analysis.fig6", "record_fig6"), "load_fig6": ("selib.analysis.fig6", "load_fig6"),
     "generate_synth": ("selib.synth", "generate"), "ensure_builtin": ("selib.synth", "ensure_builtin"),
 }
 
