@@ -111,3 +111,34 @@ def test_verdict_counts_models_and_gives_the_spread():
     assert "per model: 2/3, 2/3, 2/3" in rising
     mixed = fig6.fig6_verdict(_table({0: [0.02, 0.2, 0.5], 1: [0.6, 0.3, 0.1], 2: [0.4, 0.3, 0.2]}))
     assert "in 1 of 3" in mixed and "ρ -1.00 to 1.00" in mixed and "holds in 1 of 3" in mixed
+
+
+# --------------------------------------------------------------------------- the figures
+def test_class_means_figure_puts_the_class_specific_channels_first():
+    import matplotlib
+    matplotlib.use("Agg")
+    from selib.plots.fig6 import class_means_figure
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(4), 20)
+    g = np.full((80, 6), 0.99)                                  # five channels pinned at 0.99 ...
+    g[:, 3] = np.array([0.1, 0.4, 0.6, 0.9])[y] + rng.normal(0, 0.01, 80)   # ... and one class-specific
+    fig = class_means_figure([g], y, ["SE_5_1"], ["a", "b", "c", "d"])
+    ax = fig.axes[0]
+    first = [line.get_ydata()[0] for line in ax.lines]
+    np.testing.assert_allclose(sorted(first), [0.1, 0.4, 0.6, 0.9], atol=0.02)   # rank 1 is channel 3
+    assert ax.get_ylim() == (0, 1.02) and "SE_5_1" in ax.get_title() and fig._suptitle.get_text()
+
+
+def test_depth_figure_draws_every_model_and_the_live_one():
+    import matplotlib
+    matplotlib.use("Agg")
+    from selib.plots.fig6 import depth_figure
+
+    t = _table({0: [0.02, 0.2, 0.5], 1: [0.04, 0.3, 0.7], 2: [0.03, 0.1, 0.6]})
+    fig = depth_figure(t, live=t[t["seed"] == 0])
+    rec, live = fig.axes[:2]
+    assert rec.get_ylim() == (0, 1) and live.get_ylim() == (0, 1)
+    mean = [l for l in rec.lines if l.get_label().startswith("mean of 3")]
+    np.testing.assert_allclose(mean[0].get_ydata(), [0.03, 0.2, 0.6])
+    assert [t.get_text() for t in rec.get_xticklabels()] == ["SE_2_1", "SE_3_1", "SE_4_1"]
