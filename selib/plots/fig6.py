@@ -86,7 +86,8 @@ def depth_figure(table: pd.DataFrame, live: pd.DataFrame | None = None, live_lab
     for seed, t in table.sort_values("depth").groupby("seed"):
         ax.plot(x[: len(t)], t["eta2_pooled"], "-", color="C0", lw=0.8, alpha=0.6)
     ax.plot([], [], "-", color="C0", lw=0.8, alpha=0.6, label="one trained model (seed)")
-    ax.plot(x, s["eta2_mean"], "o-", color="C0", lw=2.2, label=f"mean of {int(s['models'].max())} models")
+    n = int(s["models"].max())
+    ax.plot(x, s["eta2_mean"], "o-", color="C0", lw=2.2, label=f"mean of {n} model{'s' if n != 1 else ''}")
     if s["untrained_mean"].notna().any():
         ax.plot(x, s["untrained_mean"], "s--", color="C1", label="untrained networks (mean)")
     ax.set(xticks=x, xticklabels=s["se_block"], ylim=(0, 1), xlabel="SE block (shallow → deep)",

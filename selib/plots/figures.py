@@ -249,11 +249,17 @@ def gate_depth_figure(table: pd.DataFrame, untrained: pd.DataFrame | None = None
 
 def gradcam_overlay(x: np.ndarray, cams: np.ndarray, captions: Sequence[str] | None = None, cols: int = 5,
                     title: str = "Grad-CAM: where the network looks"):
-    """Each image with its Grad-CAM heat map on top (red = most evidence for the predicted class)."""
+    """Each image with its Grad-CAM heat map on top (red = most evidence for the predicted class).
+
+    Grad-CAM maps have no common unit across images, so each is normalised to its own maximum (1) —
+    the colour bar says so; compare where the heat lies, not how hot it is between panels."""
     fig, axes = _image_axes(len(x), cols, (2.2, 2.3))
+    im = None
     for k, ax in enumerate(axes):
         _show(ax, x[k], captions[k] if captions else "")
-        ax.imshow(cams[k], cmap="jet", alpha=0.4, vmin=0, vmax=1)
+        im = ax.imshow(cams[k], cmap="jet", alpha=0.4, vmin=0, vmax=1)
+    if im is not None:
+        fig.colorbar(im, ax=axes, shrink=0.7, label="evidence (1 = the image's maximum)")
     fig.suptitle(title)
     return fig
 
