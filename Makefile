@@ -4,6 +4,7 @@
 #   make run    the main job: the notebook series end to end on the built-in dataset
 #   make test   the whole test suite (unit tests + every notebook executed by nbval)
 #   make lab    JupyterLab on the notebooks
+#   make report docs/results.md and the README's results table, from bench/results/*.json
 #
 # GPU users: add EXTRAS=gpu,notebooks,test to any target (installs tensorflow[and-cuda]).
 
@@ -16,7 +17,7 @@ comma    := ,
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
-.PHONY: run test lab ablations bench install clean-runs
+.PHONY: run test lab ablations bench report install clean-runs
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +42,9 @@ ablations: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/run_all.py
+
+report:
+	$(or $(wildcard $(PY)),$(PYTHON)) bench/report.py
 
 clean-runs:
 	rm -rf runs

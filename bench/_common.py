@@ -51,6 +51,22 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+ISA_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
+
+
+def cpu_isa() -> list[str]:
+    """The CPU's vector and bfloat16 instruction sets (from /proc/cpuinfo), which decide what a
+    CPU result can be compared with: float32 on AVX2 and bfloat16 on AVX512_BF16/AMX differ a lot."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                have = set(line.split(":", 1)[1].split())
+                return [f for f in ISA_FLAGS if f in have]
+    except OSError:
+        pass
+    return []
+
+
 def utc_now() -> str:
     """The date every result records, in one format."""
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -68,7 +84,7 @@ def machine_info() -> dict:
         usable = os.cpu_count()
     return {
         "date": utc_now(),
-        "cpus": os.cpu_count(), "usable_cpus": usable, "cpu": cpu_model(),
+        "cpus": os.cpu_count(), "usable_cpus": usable, "cpu": cpu_model(), "cpu_isa": cpu_isa(),
         "platform": platform.platform(), "python": platform.python_version(),
         "tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__,
         "gpus": [g.name for g in tf.config.list_physical_devices("GPU")],

@@ -1,7 +1,7 @@
 """Realism yardstick for the built-in dataset: train on synthetic photos only, test on real ones.
 
-    python bench/synth_to_real.py --real ../shared/realdata            # synth -> real (3 classes)
-    python bench/synth_to_real.py --synth-only                         # difficulty on synth itself
+    python bench/synth_to_real.py --real ../shared/realdata --json bench/results/synth_to_real.json
+    python bench/synth_to_real.py --synth-only --json bench/results/synth_only.json
 
 Trains a small SE-CNN (grayscale, light augmentation) on the generated set and reports accuracy
 and a confusion matrix on the real photos of chair, office_chair and sofa (there are no real
@@ -12,7 +12,6 @@ dataset should be learnable but not trivially so. The real photos are only read,
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -21,7 +20,9 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _common as C  # noqa: E402
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -123,9 +124,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--train-seed", type=int, default=1)
     ap.add_argument("--synth-only", action="store_true", help="80/20 split of the synthetic set")
     ap.add_argument("--real-cache", default=None, help="npz cache of the decoded real photos")
-    ap.add_argument("--json", action="store_true", help="print one JSON line at the end")
+    ap.add_argument("--json", type=Path, help="write the result here (with machine and command)")
     args = ap.parse_args(argv)
 
+    command = "python bench/synth_to_real.py " + " ".join(sys.argv[1:] if argv is None else argv)
     t0 = time.time()
     data = generate(args.data, per_class=args.per_class, seed=args.seed)
     t_gen = time.time() - t0
@@ -169,8 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         result.update(mode="synth-to-real", accuracy=acc, confusion=m.tolist(),
                       classes=list(REAL_CLASSES), n_real=int(len(yr)), train_s=round(train_s, 1),
                       bench_share=bench_share)
-    if args.json:
-        print(json.dumps(result))
+    C.write_json(args.json, {"machine": C.machine_info(), "command": command, **result})
     return 0
 
 

@@ -13,24 +13,18 @@ the zip format stores a CRC-32 per member and NumPy's reader verifies it. CRC-32
 catch accidents (a bad disk, a half-copied file, a stray write), not an attacker: whoever can
 write the array can write its checksum too.
 
-Checksum cost (the 2,950 real photos cached at 128x128 RGB, a 145 MB array; warm OS cache;
-this project's 2-core machine shared with other jobs, best of 7-15 ``time.perf_counter``
-runs): CRC-32 of the array in memory 0.070 s, adler32 0.092 s (sha256 takes about twice,
-blake2b about three times CRC-32's time, see below); ``np.load`` without any check 0.085 s. The CRC is
-computed chunk by chunk (4 MiB) while the file is read into the array, while each chunk is
-still in the CPU cache; the whole cached ``load_images`` (stat key + checked read) took
-0.072 s at a load average of 3.6 (0.22-0.24 s for the checked read alone at a load average
-of 11), against 3.55 s to decode the photos again.
+The CRC is computed chunk by chunk (4 MiB) while the file is read into the array, while each
+chunk is still in the CPU cache, so the check costs about as much as reading the array once more
+from memory: far less than decoding the photos again. (CRC-32 is the cheapest of the common
+checksums in Python's standard library; sha256 and blake2b take two to three times as long.)
 
 The key: every file's relative path, label, size, ``mtime_ns`` and ``ctime_ns`` (the status
 change time, which ``touch``/``os.utime``/``cp -p`` cannot set back, so a file rewritten at
 the same size with its old mtime restored still gets a new key), plus the options, the cache
-format and OpenCV's version. The key does *not* hash the files' contents, a conscious choice.
-For the 2,950 real photos (86.9 MB, warm OS cache, best of 5): ``stat`` of every file takes
-0.008 s; reading them all 0.041 s, read + crc32 0.096 s, read + sha256 0.134 s, read +
-blake2b 0.198 s. Against a cached load of 0.072 s, hashing contents would make every cached
-load about 2.5x as slow on a warm disk, far slower on a cold disk or a network share, and it
-grows with the size of the originals (4000-px photos: gigabytes), not with the size of the
+format and OpenCV's version. The key does *not* hash the files' contents, a conscious choice:
+reading and hashing every original would make each cached load several times slower than the
+``stat`` calls the key needs on a warm disk, far slower on a cold disk or a network share, and
+it grows with the size of the originals (4000-px photos: gigabytes), not with the size of the
 cache. What it would add, a same-size rewrite whose mtime *and* ctime both stay put, needs a
 clock change or a raw disk write; ``load_images(..., use_cache=False)`` (``--no-cache``) or
 :func:`clear_cache` (``selib cache clear``) cover that. Copying the folder elsewhere changes

@@ -222,7 +222,7 @@ class OptimConfig(_Group):
     use_ema: bool = _spec(False, bool)              # Keras' optimizer EMA of the weights
     ema_momentum: float = _spec(0.99, float, lo=0, hi=1, lo_open=True, hi_open=True)
     # evaluate: warmed-up average shown to validation and saves, training on the raw weights;
-    # overwrite: Keras' own (no warm-up, copied into the training weights each epoch; v0.2.0)
+    # overwrite: Keras' own (no warm-up, copied into the training weights each epoch)
     ema_mode: str = _choice("evaluate")
 
     @property
@@ -340,7 +340,7 @@ class TrainConfig:
 def as_recorded(d: dict[str, Any]) -> dict[str, Any]:
     """A config dict written by an older selib, with each field added since set to what that run did.
 
-    Today's default of a new field describes today's behaviour, not the old run's: read with it, a
+    The current default of a new field describes the current behaviour, not the old run's: read with it, a
     run made before ``ema_mode`` existed (0.2.0, Keras' own average) would claim the warmed-up
     evaluation-only average, resume under it and count as finished for a config it never trained.
     Anything that is not a config dict is returned unchanged, for the caller's own error.
@@ -348,7 +348,7 @@ def as_recorded(d: dict[str, Any]) -> dict[str, Any]:
     optim = d.get("optim") if isinstance(d, dict) else None
     if not isinstance(optim, dict) or "ema_mode" in optim:
         return d
-    # without use_ema the mode changes nothing, so the old run is today's run with the default
+    # without use_ema the mode changes nothing, so the old run is the same run with the default
     mode = "overwrite" if optim.get("use_ema") else OptimConfig.ema_mode
     return {**d, "optim": {**optim, "ema_mode": mode}}
 

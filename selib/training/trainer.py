@@ -143,9 +143,9 @@ class Runtime:
 
 
 def _jit(setting, gpus: bool):
-    """XLA: JAX compiles every step anyway; on TensorFlow it pays on a GPU but was slower on the
-    CPU (49 vs 67 % of the matmul peak), and there Keras' own "auto" leaves it off for layers
-    without an XLA kernel (the image warp of the augmentation)."""
+    """XLA: JAX compiles every step anyway; on TensorFlow it pays on a GPU but makes CPU training
+    slower (docs/performance.md), and there Keras' own "auto" leaves it off for layers without an
+    XLA kernel (the image warp of the augmentation)."""
     if setting != "auto":
         return bool(setting)
     if hardware.backend_name() == "jax":
