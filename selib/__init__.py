@@ -56,6 +56,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "selib.analysis.evaluation": ("evaluate", "Evaluation", "predict_proba"),
     "selib.analysis.excitation": ("excitation_stats", "excitation_table", "collect_gates"),
     "selib.analysis.gradcam": ("grad_cam",),
+    "selib.analysis.fig6": ("record_fig6", "load_fig6"),
     "selib.synth": ("generate_synth", "ensure_builtin"),
 }
 #: names that differ from the attribute in their module; ``report_model`` is the network of the

@@ -215,3 +215,20 @@ def test_gate_chart_marks_every_shown_channel_at_its_rank():
     shown = sorted(_panels(fig, "before"))
     np.testing.assert_allclose(sorted(points.get_offsets()[:, 0]), sorted(ranks[shown]))
     np.testing.assert_allclose(sorted(points.get_offsets()[:, 1]), sorted(s[shown]))
+
+
+def test_reweighting_uses_one_zero_centred_scale_and_a_colour_bar():
+    u, s = _maps()
+    u = u - u.mean()                                  # signed maps, as a residual branch gives
+    s[0] = 0.0                                        # a channel switched off
+    fig = d.reweighting_figure(u, s, n=8)
+    panels = list(_panels(fig, "before").values()) + list(_panels(fig, "after").values())
+    clims = {p.images[0].get_clim() for p in panels}
+    assert len(clims) == 1                            # one scale for the whole figure
+    lo, hi = clims.pop()
+    assert lo == -hi and hi >= np.abs(u[..., sorted(_panels(fig, "before"))]).max() - 1e-9
+    assert all(p.images[0].get_cmap().name == "RdBu_r" for p in panels)   # diverging: 0 is neutral
+    assert any("activation" in ax.get_ylabel() for ax in fig.axes)         # the colour bar
+    positive = d.reweighting_figure(np.abs(u), s, n=4)
+    (p0, *_) = _panels(positive, "before").values()
+    assert p0.images[0].get_clim()[0] == 0

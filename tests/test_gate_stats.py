@@ -201,3 +201,27 @@ def test_specificity_trend_too_few_blocks_and_unrankable():
     verdict = gs.specificity_trend(table)
     assert "cannot be ranked" in verdict and "cannot be tested" in verdict
     assert "unlike" not in verdict and "describes" not in verdict   # no trend, so no claim either way
+
+
+def test_pooled_null_and_pooled_verdict():
+    (noise, strong), y = _blocks(effects=(0.0, 1.0))
+    null = gs.permutation_null(noise, y, n_permutations=40, seed=3, statistic="pooled")
+    assert null.mean() == pytest.approx((4 - 1) / (len(y) - 1), rel=0.2)    # chance level, as for the mean
+    assert gs.pooled_eta_squared(strong, y) > gs.permutation_null(strong, y, 20, statistic="pooled").max()
+    with pytest.raises(ValueError):
+        gs.permutation_null(noise, y, statistic="median")
+    blocks, y = _blocks(effects=(0.0, 0.0, 0.7, 2.0))
+    t = gs.depth_table(blocks, y)
+    np.testing.assert_allclose(t["pooled_null_hi"], [gs.permutation_null(b, y, 20, statistic="pooled").max()
+                                                     for b in blocks])
+    assert list(t["pooled_above_null"]) == list(t["eta2_pooled"] > t["pooled_null_hi"])
+    assert "as the paper's Fig. 6 describes" in gs.specificity_trend(t, statistic="pooled")
+    # the pooled verdict reads the pooled columns: blank them and it cannot rank the blocks
+    assert "cannot be ranked" in gs.specificity_trend(t.assign(eta2_pooled=np.nan), statistic="pooled")
+
+
+def test_between_class_variance_is_the_pooled_numerator():
+    blocks, y = _blocks(effects=(1.0,))
+    g = blocks[0]
+    bcv = gs.between_class_variance(g, y)
+    assert gs.pooled_eta_squared(g, y) == pytest.approx(bcv.sum() / g.var(axis=0).sum())

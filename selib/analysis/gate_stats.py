@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _st
 
-__all__ = ["eta_squared", "pooled_eta_squared", "class_specificity", "permutation_null", "saturation",
-           "depth_table", "specificity_trend"]
+__all__ = ["eta_squared", "pooled_eta_squared", "class_specificity", "between_class_variance",
+           "permutation_null", "saturation", "depth_table", "specificity_trend"]
 
 RISE = 0.5  # Spearman ρ at or above which specificity is said to rise with depth (below -RISE: fall)
 
@@ -75,15 +75,30 @@ def eta_squared(gates: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return eta
 
 
+def between_class_variance(gates: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Per channel, SS_between / N: how far the class means of the gate spread (shape (C,)).
+
+    It is each channel's share of the numerator of :func:`pooled_eta_squared`, so ordering the
+    channels by it puts first the channels that carry the block's pooled class signal — the order
+    in which a figure of the class means shows what the pooled statistic measures.
+    """
+    g, y = _check(gates, labels)
+    return _sums_of_squares(g, y)[0] / len(y)
+
+
 def class_specificity(gates: np.ndarray, labels: np.ndarray) -> float:
     """Mean η² over channels, ignoring constant (NaN) channels; NaN if every channel is constant."""
     eta = eta_squared(gates, labels)
     return float(np.nanmean(eta)) if np.any(~np.isnan(eta)) else float("nan")
 
 
+_STATISTICS = {"mean": class_specificity, "pooled": pooled_eta_squared}
+
+
 def permutation_null(gates: np.ndarray, labels: np.ndarray, n_permutations: int = 20,
-                     seed: int = 0) -> np.ndarray:
-    """:func:`class_specificity` with the labels shuffled, one value per permutation.
+                     seed: int = 0, statistic: str = "mean") -> np.ndarray:
+    """:func:`class_specificity` (``statistic="mean"``) or :func:`pooled_eta_squared`
+    (``"pooled"``) with the labels shuffled, one value per permutation.
 
     This is the band expected from chance alone. It is not near 0 with few images per class:
     under the null E[η²] = (k - 1)/(N - 1) for k classes and N images (exact in expectation over
@@ -92,8 +107,10 @@ def permutation_null(gates: np.ndarray, labels: np.ndarray, n_permutations: int 
     g, y = _check(gates, labels)
     if n_permutations < 1:
         raise ValueError(f"n_permutations must be at least 1, got {n_permutations}")
-    rng = np.random.default_rng(seed)
-    return np.array([class_specificity(g, rng.permutation(y)) for _ in range(n_permutations)])
+    if statistic not in _STATISTICS:
+        raise ValueError(f"statistic must be one of {sorted(_STATISTICS)}, got {statistic!r}")
+    stat, rng = _STATISTICS[statistic], np.random.default_rng(seed)
+    return np.array([stat(g, rng.permutation(y)) for _ in range(n_permutations)])
 
 
 def saturation(gates: np.ndarray, low: float = 0.05, high: float = 0.95) -> dict[str, float]:
@@ -120,7 +137,8 @@ def depth_table(gates_per_block: Sequence[np.ndarray], labels: np.ndarray,
     """One row per SE block, in order: class-specificity against its permutation null, saturation.
 
     ``eta2`` is :func:`class_specificity` (mean η² over channels, the statistic the null is for);
-    ``eta2_pooled`` is :func:`pooled_eta_squared`, which discounts channels whose gate barely moves.
+    ``eta2_pooled`` is :func:`pooled_eta_squared`, which discounts channels whose gate barely moves,
+    with its own null band ``pooled_null_*`` and test ``pooled_above_null`` (same shuffles).
 
     ``null_lo`` / ``null_hi`` are the min / max of the permutation null (not percentiles: 20
     permutations have no meaningful 2.5 % tail). ``above_null`` = eta2 > null_hi, a one-sided
@@ -133,11 +151,15 @@ def depth_table(gates_per_block: Sequence[np.ndarray], labels: np.ndarray,
     rows = []
     for depth, (name, g) in enumerate(zip(names, gates_per_block)):
         eta, null = class_specificity(g, labels), permutation_null(g, labels, n_permutations, seed)
+        pooled = pooled_eta_squared(g, labels)
+        pnull = permutation_null(g, labels, n_permutations, seed, statistic="pooled")
         sat = saturation(g)
         rows.append({"block": name, "depth": depth, "channels": int(np.shape(g)[1]), "eta2": eta,
-                     "eta2_pooled": pooled_eta_squared(g, labels),
+                     "eta2_pooled": pooled,
                      "null_mean": float(null.mean()), "null_lo": float(null.min()),
                      "null_hi": float(null.max()), "above_null": bool(eta > null.max()),
+                     "pooled_null_mean": float(pnull.mean()), "pooled_null_lo": float(pnull.min()),
+                     "pooled_null_hi": float(pnull.max()), "pooled_above_null": bool(pooled > pnull.max()),
                      "share_low": sat["share_low"], "share_high": sat["share_high"],
                      "off_channels": sat["off_channels"], "on_channels": sat["on_channels"]})
     return pd.DataFrame(rows)
@@ -187,20 +209,28 @@ def _trend(depths: list[int], excess: np.ndarray) -> tuple[str, float]:
     return f"{word} with depth (Spearman ρ = {rho:.2f})", rho
 
 
-def specificity_trend(table: pd.DataFrame) -> str:
+_COLUMNS = {"mean": ("eta2", "null_mean", "above_null"),
+            "pooled": ("eta2_pooled", "pooled_null_mean", "pooled_above_null")}
+
+
+def specificity_trend(table: pd.DataFrame, statistic: str = "mean") -> str:
     """A verdict sentence on the paper's claim, computed from a :func:`depth_table`.
 
     The trend is the Spearman ρ of (eta2 - null_mean) with depth — excess over chance, so a
     change in the null cannot pose as a trend; "rises" needs ρ >= RISE (0.5). With few blocks ρ
     is coarse (3 blocks allow only ±1 and ±0.5), so the sentence also names which blocks beat
     their null band, and claims agreement with Fig. 6 only if the first block does not and the
-    last does. Fewer than 3 blocks: too few to judge.
+    last does. Fewer than 3 blocks: too few to judge. ``statistic="pooled"`` reads the pooled
+    η² columns (``eta2_pooled`` against ``pooled_null_*``) instead.
     """
+    if statistic not in _COLUMNS:
+        raise ValueError(f"statistic must be one of {sorted(_COLUMNS)}, got {statistic!r}")
+    eta_col, null_col, above_col = _COLUMNS[statistic]
     if len(table) < 3:
         return f"Too few blocks ({len(table)}) to judge a trend of class-specificity with depth."
     depths = [int(d) for d in table["depth"]]
-    excess = (table["eta2"] - table["null_mean"]).to_numpy(dtype=float)
-    above = [d for d, a in zip(depths, table["above_null"]) if a]
+    excess = (table[eta_col] - table[null_col]).to_numpy(dtype=float)
+    above = [d for d, a in zip(depths, table[above_col]) if a]
     below = [d for d in depths if d not in above]
     trend, rho = _trend(depths, excess)
     if np.any(np.isnan(excess)):  # no trend was measured: neither agreement nor disagreement

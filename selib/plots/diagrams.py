@@ -402,15 +402,24 @@ def _show_image(ax, image: np.ndarray) -> None:
     ax.set_yticks([])
 
 
-def _channel_pair(before_ax, after_ax, u: np.ndarray, g: float, c: int, first: bool) -> None:
-    """Channel ``c`` before (``u_c``) and after (``s_c·u_c``) scaling, on one shared colour scale."""
+def _map_scale(maps: np.ndarray) -> dict:
+    """One colour scale for every map of a figure: zero-centred and diverging (blue < 0 < red)
+    when the maps have both signs, so a channel gated to 0 shows as the neutral colour; from 0
+    with a sequential map when they are all non-negative."""
+    lo, hi = float(np.min(maps)), float(np.max(maps))
+    if lo < 0 < hi or (lo < 0 and hi <= 0):
+        v = max(abs(lo), abs(hi)) or 1e-6
+        return {"cmap": "RdBu_r", "vmin": -v, "vmax": v}
+    return {"cmap": "magma", "vmin": 0.0, "vmax": hi if hi > 0 else 1e-6}
+
+
+def _channel_pair(before_ax, after_ax, u: np.ndarray, g: float, c: int, first: bool, scale: dict):
+    """Channel ``c`` before (``u_c``) and after (``s_c·u_c``) scaling, on the figure's one colour scale."""
     scaled = g * u
-    vmin, vmax = min(u.min(), scaled.min()), max(u.max(), scaled.max())
-    if vmax <= vmin:
-        vmax = vmin + 1e-6
+    im = None
     for ax, data, row, cap in ((before_ax, u, "before", f"ch {c}, $s$={g:.2f}"),
                                (after_ax, scaled, "after", f"{g:.2f} \u00b7 ch {c}")):
-        ax.imshow(data, cmap="magma", vmin=vmin, vmax=vmax)
+        im = ax.imshow(data, **scale)
         ax.set_title(cap, fontsize=8.5)
         ax.set_label(f"{row}:{c}")  # lets tests (and readers of the figure object) find each panel
         ax.set_xticks([])
@@ -418,6 +427,7 @@ def _channel_pair(before_ax, after_ax, u: np.ndarray, g: float, c: int, first: b
     if first:
         before_ax.set_ylabel("before\n$u_c$", fontsize=9)
         after_ax.set_ylabel("after\n$s_c\\cdot u_c$", fontsize=9)
+    return im
 
 
 def reweighting_figure(feature_maps: np.ndarray, gates: np.ndarray, n: int = 8, image: np.ndarray | None = None,
@@ -427,8 +437,10 @@ def reweighting_figure(feature_maps: np.ndarray, gates: np.ndarray, n: int = 8, 
 
     Shows the input ``image`` (optional), every gate sorted descending, and ``n`` channels picked at
     evenly spaced gate ranks (the highest and the lowest gate included, the others spanning the range
-    between) — top row ``u_c`` before scaling, bottom row ``s_c·u_c`` after, each column on one shared
-    colour scale so the dimming by the gate is visible. Columns run from the largest gate to the smallest.
+    between) — top row ``u_c`` before scaling, bottom row ``s_c·u_c`` after. Every map shares one
+    colour scale with a colour bar — zero-centred and diverging for signed maps — so a gate of 0.00
+    leaves a neutral panel and the dimming by each gate is comparable across channels. Columns run
+    from the largest gate to the smallest.
     """
     u, s = _check_maps(feature_maps, gates)
     order = np.argsort(-s, kind="stable")
@@ -441,10 +453,15 @@ def reweighting_figure(feature_maps: np.ndarray, gates: np.ndarray, n: int = 8, 
         _gate_chart(fig.add_subplot(top[0, 1]), s, order, shown)
     else:
         _gate_chart(fig.add_subplot(grid[0, :]), s, order, shown)
+    scale = _map_scale(u[..., shown])
+    panels, im = [], None
     for col, c in enumerate(shown):
-        _channel_pair(fig.add_subplot(grid[1, col]), fig.add_subplot(grid[2, col]), u[..., c], s[c], int(c),
-                      first=col == 0)
+        axes = fig.add_subplot(grid[1, col]), fig.add_subplot(grid[2, col])
+        im = _channel_pair(*axes, u[..., c], s[c], int(c), first=col == 0, scale=scale)
+        panels.extend(axes)
+    fig.colorbar(im, ax=panels, shrink=0.8, pad=0.01,
+                 label="activation (0 = white)" if scale["cmap"] == "RdBu_r" else "activation")
     fig.suptitle(title, fontsize=13)
-    fig.supxlabel("each column: one channel on one colour scale, before (top) and after (bottom) its gate",
-                  fontsize=9)
+    fig.supxlabel("every map on one colour scale: each column is one channel, before (top) and after "
+                  "(bottom) its gate", fontsize=9)
     return fig

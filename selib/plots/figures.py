@@ -212,31 +212,35 @@ def excitation_plot(stats: pd.DataFrame, depths: Sequence[int] | None = None, ma
     return fig
 
 
-def gate_depth_figure(table: pd.DataFrame, untrained: pd.DataFrame | None = None,
+def gate_depth_figure(table: pd.DataFrame, untrained: pd.DataFrame | None = None, pooled: bool = False,
                       title: str = "SE gates by depth: class-specificity against chance, and saturation"):
     """Two panels from :func:`selib.analysis.gate_stats.depth_table` rows (one per SE block).
 
-    Left: class-specificity η² of the trained network per block, with the permutation null band
-    (min to max over label shuffles) and, if given, the same statistic for the untrained network.
+    Left: class-specificity of the trained network per block — the mean η² over channels, or with
+    ``pooled`` the pooled η² (``eta2_pooled`` against ``pooled_null_*``) — with its permutation null
+    band (min to max over label shuffles) and, if given, the same statistic for the untrained network
+    (``untrained``'s rows, or with ``pooled`` the table's own ``untrained_eta2_pooled`` column).
     Right: the share of gate values below 0.05 and above 0.95 per block. Both y axes start at 0.
     """
+    eta, lo, hi = ("eta2_pooled", "pooled_null_lo", "pooled_null_hi") if pooled else ("eta2", "null_lo", "null_hi")
+    base = (untrained[eta] if untrained is not None else
+            table["untrained_eta2_pooled"] if pooled and "untrained_eta2_pooled" in table else None)
     x = np.arange(1, len(table) + 1)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.6), layout="constrained")
-    ax1.fill_between(x, table["null_lo"], table["null_hi"], color="grey", alpha=0.3,
-                     label="permutation null (labels shuffled)")
-    ax1.plot(x, table["eta2"], "o-", color="C0", label="trained network")
-    if untrained is not None:
-        ax1.plot(x, untrained["eta2"], "s--", color="C1", label="untrained network (same architecture)")
-    top = max(float(table["eta2"].max()), float(table["null_hi"].max()),
-              float(untrained["eta2"].max()) if untrained is not None else 0.0)
-    ax1.set(title="class-specificity η² (between-class share of gate variance)", xlabel="SE block (shallow → deep)",
-            ylabel="mean η² over channels", ylim=(0, min(1.0, 1.15 * top + 0.02)))
+    ax1.fill_between(x, table[lo], table[hi], color="grey", alpha=0.3, label="permutation null (labels shuffled)")
+    ax1.plot(x, table[eta], "o-", color="C0", label="trained network")
+    if base is not None:
+        ax1.plot(x, base, "s--", color="C1", label="untrained network (same architecture)")
+    what = "pooled η² (all channels' variance)" if pooled else "mean η² over channels"
+    ax1.set(title="class-specificity (between-class share of gate variance)", xlabel="SE block (shallow → deep)",
+            ylabel=what, ylim=(0, 1))
     ax2.plot(x, 100 * table["share_low"], "v-", color="C3", label="gates < 0.05 (channel off)")
     ax2.plot(x, 100 * table["share_high"], "^-", color="C2", label="gates > 0.95 (passed through)")
     ax2.set(title="saturation of the gates", xlabel="SE block (shallow → deep)",
             ylabel="% of gate values (images × channels)", ylim=(0, 100))
+    labels = table["se_block"] if "se_block" in table else x
     for ax in (ax1, ax2):
-        ax.set_xticks(x)
+        ax.set_xticks(x, labels, fontsize=8)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="upper left")
     fig.suptitle(title)
@@ -245,11 +249,17 @@ def gate_depth_figure(table: pd.DataFrame, untrained: pd.DataFrame | None = None
 
 def gradcam_overlay(x: np.ndarray, cams: np.ndarray, captions: Sequence[str] | None = None, cols: int = 5,
                     title: str = "Grad-CAM: where the network looks"):
-    """Each image with its Grad-CAM heat map on top (red = most evidence for the predicted class)."""
+    """Each image with its Grad-CAM heat map on top (red = most evidence for the predicted class).
+
+    Grad-CAM maps have no common unit across images, so each is normalised to its own maximum (1) —
+    the colour bar says so; compare where the heat lies, not how hot it is between panels."""
     fig, axes = _image_axes(len(x), cols, (2.2, 2.3))
+    im = None
     for k, ax in enumerate(axes):
         _show(ax, x[k], captions[k] if captions else "")
-        ax.imshow(cams[k], cmap="jet", alpha=0.4, vmin=0, vmax=1)
+        im = ax.imshow(cams[k], cmap="jet", alpha=0.4, vmin=0, vmax=1)
+    if im is not None:
+        fig.colorbar(im, ax=axes, shrink=0.7, label="evidence (1 = the image's maximum)")
     fig.suptitle(title)
     return fig
 
