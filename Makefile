@@ -17,7 +17,9 @@ comma    := ,
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
-.PHONY: run test lab ablations bench report install clean-runs
+# make test-full  everything, the benchmarks' smoke runs and the duplicate cases included
+
+.PHONY: run test test-full lab ablations bench report install clean-runs
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +34,9 @@ run: $(STAMP)
 	$(PY) -m selib run-series
 
 test: $(STAMP)
+	SELIB_PROFILE=ci $(PY) -m pytest tests --nbval-lax notebooks -p no:cacheprovider -n 2 -m "not full"
+
+test-full: $(STAMP)
 	SELIB_PROFILE=ci $(PY) -m pytest tests --nbval-lax notebooks -p no:cacheprovider -n 2
 
 lab: $(STAMP)

@@ -382,6 +382,98 @@ class Kind:
     render: Callable[[dict], Rendered]
 
 
+def profile_epoch(r: dict) -> Rendered:
+    rows = r["summary"]
+    ok = {x["variant"]: x for x in rows if "error" not in x}
+    shares = {k: 1 - ok[k]["cpu_ratio"] for k in ("no_bn", "no_ema", "no_augment", "no_se") if k in ok}
+    parts = {"no_bn": "batch norm", "no_ema": "weight average", "no_augment": "augmentation", "no_se": "SE"}
+    head = Headline("where a CPU spends a `cpu`-profile training step (float32)",
+                    "each piece's share of the step's CPU time: " + ", ".join(
+                        f"{parts[k]} {100 * v:.0f} %" for k, v in shares.items())
+                    + (f"; input 112² {ratio(ok['size112']['cpu_ratio'])} of 144²'s" if "size112" in ok else ""),
+                    GENERATED)
+    body = [[x["variant"], x.get("what", x.get("error", "")), x.get("reference", ""), x.get("process", ""),
+             f"{x['wall_ms_per_image']:.1f}" if "wall_ms_per_image" in x else "–",
+             f"{x['cpu_ms_per_image']:.1f}" if "cpu_ms_per_image" in x else "–",
+             ratio(x.get("wall_ratio")), ratio(x.get("cpu_ratio"))] for x in rows]
+    isa = next((x.get("onednn_isa") for x in r["rows"] if x.get("onednn_isa")), None)
+    note = (f"One change at a time to the `cpu` profile's step; the variants marked *shared* ran in one process "
+            f"with their timed passes interleaved, so their ratios are side by side. oneDNN dispatched to "
+            f"{isa or 'an ISA it did not report'}"
+            + (f" (capped by ONEDNN_MAX_CPU_ISA={r['onednn_max_cpu_isa']})" if r.get("onednn_max_cpu_isa") else "")
+            + ". The CPU-time column is the steadier one on a shared machine (the wall clock also counts "
+              "time the process waited for a core).")
+    return [head], [note, "", *table(["variant", "what changes", "against", "process", "wall ms/image",
+                                      "CPU ms/image", "wall ×", "CPU ×"], body)]
+
+
+def _record_machine(r: dict) -> dict:
+    """A study record's (or Fig. 6 record's) provenance, in the shape ``machine`` reads."""
+    prov = r.get("provenance")
+    p = prov[0] if isinstance(prov, list) and prov else prov if isinstance(prov, dict) else {}
+    hw = p.get("hardware", p)
+    return {"date": p.get("date"), "cpu": hw.get("cpu"), "cpus": hw.get("cpus") or hw.get("cpu_count"),
+            "cpu_isa": hw.get("cpu_flags") if hw.get("cpu_flags") is not None else None,
+            "keras": p.get("keras") or hw.get("keras"), "gpus": hw.get("gpus") or []}
+
+
+def ablation(r: dict) -> Rendered:
+    """Notebook 06's record (selib.studies.record): every study's paired differences."""
+    from selib.analysis.stats import paired_difference
+
+    heads, detail = [], []
+    by_key = r["trainings"]
+    for name, st in r["studies"].items():
+        acc: dict[str, dict[int, float]] = {}
+        for row in st["rows"]:
+            t = by_key.get(row["training"], {})
+            if t.get("accuracy") is not None:
+                acc.setdefault(row["label"], {})[row["seed"]] = float(t["accuracy"])
+        ref = st["reference"]
+        rows = []
+        for label, per_seed in acc.items():
+            mean = sum(per_seed.values()) / len(per_seed)
+            seeds = sorted(set(per_seed) & set(acc.get(ref, {})))
+            if label == ref or len(seeds) < 2:
+                rows.append([label, str(len(per_seed)), f"{mean:.2f} %", "reference" if label == ref else "–"])
+                continue
+            d = paired_difference([per_seed[k] for k in seeds], [acc[ref][k] for k in seeds])
+            rows.append([label, str(len(per_seed)), f"{mean:.2f} %",
+                         f"{signed(d.mean)} points, 95 % CI {signed(d.lo)} to {signed(d.hi)} (n = {d.n})"])
+            if name == "se" and label == "SE":
+                heads.append(Headline(
+                    f"does SE help? notebook 06's study ({d.n} paired seeds)",
+                    f"SE − no SE {signed(d.mean)} points, 95 % CI {signed(d.lo)} to {signed(d.hi)}; "
+                    f"no SE {sum(acc[ref].values()) / len(acc[ref]):.1f} %, SE {mean:.1f} %", SYNTH))
+        detail += [f"**{name}** (reference: {ref})", "", *table(["arm", "seeds", "mean test accuracy",
+                                                                  f"paired difference to {ref}"], rows), ""]
+    secs = [t["train_seconds"] for t in by_key.values() if t.get("train_seconds")]
+    if secs:
+        detail.append(f"{len(secs)} trainings, {sum(secs) / 60:.0f} min of training in all "
+                      f"(median {sorted(secs)[len(secs) // 2]:.0f} s each).")
+    return heads, detail
+
+
+def fig6(r: dict) -> Rendered:
+    """Notebook 05's Fig. 6 record over several trained models (selib.analysis.fig6)."""
+    import pandas as pd
+
+    from selib.analysis.fig6 import fig6_summary, fig6_verdict
+
+    rows = [{"run": m["run"], "seed": m["seed"], **b} for m in r["models"] for b in m["blocks"]]
+    t = pd.DataFrame(rows)
+    summ = fig6_summary(t)
+    body = [[x.se_block, str(x.models), f"{x.eta2_mean:.3f} ± {0 if x.eta2_sd != x.eta2_sd else x.eta2_sd:.3f}",
+             f"{x.null_lo:.3f}–{x.null_hi:.3f}", f"{x.above_null}/{x.models}", f"{x.untrained_mean:.3f}"]
+            for x in summ.itertuples()]
+    verdict = fig6_verdict(t)
+    head = Headline("the paper's Fig. 6: do later SE blocks become class-specific?",
+                    f"pooled η² from {summ['eta2_mean'].iloc[0]:.2f} (first block) to "
+                    f"{summ['eta2_mean'].iloc[-1]:.2f} (last), over {t['seed'].nunique()} trained models", SYNTH)
+    return [head], [verdict, "", *table(["SE block", "models", "pooled η² (mean ± sd)", "null band",
+                                         "above null", "untrained"], body)]
+
+
 # name (file stem) -> kind; the page lists results in this order, then any file not named here
 KINDS: dict[str, Kind] = {
     "time_to_accuracy_f32": Kind("The `cpu` profile against 0.1's, float32",
@@ -412,6 +504,12 @@ KINDS: dict[str, Kind] = {
                               se_overhead),
     "bench_loader": Kind("Loading photos", "selib's loader against the original report's loop, cold and cached.",
                          loader),
+    "profile_epoch": Kind("Where a CPU spends a training step",
+                          "The `cpu` profile's step in float32, one piece changed at a time.", profile_epoch),
+    "06_ablation": Kind("Notebook 06: SE and its ablations on synthchairs",
+                        "Paired seeds, the study recipe of notebook 06, a separately rendered test set.", ablation),
+    "fig6": Kind("Notebook 05: the paper's Fig. 6 over several models",
+                 "Pooled η² of the SE gates per block, against a permutation null and an untrained network.", fig6),
     "bench_machine_limit": Kind("Training against the CPU's peak",
                                 "What fraction of the matmul peak does training reach, and where does the rest go?",
                                 machine_limit),
@@ -422,11 +520,12 @@ KINDS: dict[str, Kind] = {
 
 # The README's headline table: these results' first headline row each, in this order (what the
 # repository alone reproduces first, then the results on photos)
-HEADLINE = ["synth_only", "gpu_profiles", "gpu_seed_jax", "bench_vs_keras", "bench_se_overhead", "bench_loader",
+HEADLINE = ["06_ablation", "fig6", "synth_only", "gpu_profiles", "gpu_seed_jax", "bench_vs_keras", "bench_se_overhead", "bench_loader",
             "time_to_accuracy_f32", "se_on_real", "synth_to_real"]
 
-# Study results the notebooks write, shown here too (none yet: e.g. notebooks/results/06_ablation.json)
-EXTRA_RESULTS: list[Path] = []
+# Study results the notebooks write, shown here too
+EXTRA_RESULTS: list[Path] = [REPO / "notebooks" / "results" / "06_ablation.json",
+                             REPO / "notebooks" / "results" / "fig6.json"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -434,7 +533,20 @@ EXTRA_RESULTS: list[Path] = []
 # ---------------------------------------------------------------------------------------------
 def load_results(folder: Path = RESULTS) -> dict[str, dict]:
     files = sorted(folder.glob("*.json")) + [p for p in EXTRA_RESULTS if p.exists()]
-    return {p.stem: json.loads(p.read_text()) for p in files}
+    out = {}
+    for p in files:
+        r = json.loads(p.read_text())
+        if "machine" not in r and "provenance" in r:       # the notebooks' records carry their own
+            r = {**r, "machine": _record_machine(r), "command": _record_command(r),
+                 "_file": str(p.relative_to(REPO))}
+        out[p.stem] = r
+    return out
+
+
+def _record_command(r: dict) -> str | None:
+    prov = r.get("provenance")
+    p = prov[-1] if isinstance(prov, list) and prov else prov if isinstance(prov, dict) else {}
+    return p.get("command")
 
 
 def ordered(results: dict[str, dict]) -> list[str]:
@@ -484,7 +596,7 @@ def render_page(results: dict[str, dict]) -> str:
         sections += [f"- command: {code(command(r))}", f"- hardware: {hardware(r)}; software: {software(r)}",
                      f"- date: {date(r)}; load average at start: {load(r)}",
                      f"- data: {heads[0].data if heads else '–'}",
-                     f"- file: `bench/results/{name}.json`", "", *detail, ""]
+                     f"- file: `{r.get('_file', f'bench/results/{name}.json')}`", "", *detail, ""]
     lines += table(["question", "result", "data", "hardware", "date", "command"], rows)
     lines += ["", "How the benchmarks time things (interleaved repeats, paired ratios, CPU time on a "
               "shared machine) and what the investigations concluded: [performance](performance.md).", ""]

@@ -343,7 +343,7 @@ def test_stage_and_no_squeeze_studies(monkeypatch):
 # ---------------------------------------------------------------------------------------------
 # The recorded study: one JSON that the notebook and the README read, and that resumes a study.
 # ---------------------------------------------------------------------------------------------
-SE_STUDY = Study("se", TINY, {"no SE": {"ratio": None}, "SE": {}}, seeds=(0, 1), reference="no SE")
+SE_STUDY = Study("se", TINY, {"no SE": {"attn": None}, "SE": {}}, seeds=(0, 1), reference="no SE")
 DATA = {"train": {"renderer_version": "r1", "per_class": 8}, "test": {"renderer_version": "r1", "per_class": 5}}
 
 

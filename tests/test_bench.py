@@ -48,6 +48,7 @@ def _json(out: Path, name: str) -> dict:
     return json.loads((out / f"{name}.json").read_text())
 
 
+@pytest.mark.full
 def test_run_all_runs_every_benchmark(tiny):
     out, rc = tiny
     assert rc == 0
@@ -55,6 +56,7 @@ def test_run_all_runs_every_benchmark(tiny):
     assert sorted(p.stem for p in out.glob("*.json")) == sorted(EXPECTED)
 
 
+@pytest.mark.full
 @pytest.mark.parametrize("name", list(EXPECTED))
 def test_writes_json_with_expected_keys(tiny, name):
     out, _ = tiny
@@ -65,6 +67,7 @@ def test_writes_json_with_expected_keys(tiny, name):
     assert not list(out.glob("*.tmp"))          # written atomically
 
 
+@pytest.mark.full
 def test_vs_keras_builds_the_same_network(tiny):
     r = _json(tiny[0], "bench_vs_keras")
     p = r["check"]["parameters"]
@@ -75,6 +78,7 @@ def test_vs_keras_builds_the_same_network(tiny):
         assert {"wall", "wall_best", "cpu"} <= q.keys() and all(v > 0 for v in q.values())
 
 
+@pytest.mark.full
 def test_se_overhead_reports_ratios_and_paper(tiny):
     r = _json(tiny[0], "bench_se_overhead")
     for x in r["results"]:
@@ -83,6 +87,7 @@ def test_se_overhead_reports_ratios_and_paper(tiny):
     assert r["paper"]["train_ms"]["resnet50"] == 190 and r["paper"]["cpu_inference_ms"]["se_resnet50"] == 167
 
 
+@pytest.mark.full
 def test_machine_limit_fractions_and_profile(tiny):
     r = _json(tiny[0], "bench_machine_limit")
     assert r["peak"]["peak_gflops"] > 0
@@ -98,6 +103,7 @@ def test_machine_limit_fractions_and_profile(tiny):
     assert (pk["dtype"] != "float32") == ("float32_reference" in pk)
 
 
+@pytest.mark.full
 def test_time_to_accuracy_curve(tiny):
     r = _json(tiny[0], "time_to_accuracy")
     assert [row["epoch"] for row in r["curve"]] == [1, 2]
@@ -105,6 +111,7 @@ def test_time_to_accuracy_curve(tiny):
     assert set(r["reached"]) == {"80", "85", "90", "95", "97"}
 
 
+@pytest.mark.full
 def test_gpu_profiles_tiny_trains_through_selib_train(tiny):
     r = _json(tiny[0], "gpu_profiles")      # run_all passes --allow-cpu with --tiny
     assert r["skipped"] is False and [x["profile"] for x in r["runs"]] == ["gpu"]
@@ -216,6 +223,7 @@ def test_gpu_profiles_skips_cleanly_without_gpu(tmp_path, capsys):
     assert "no GPU: skipped" in capsys.readouterr().out
 
 
+@pytest.mark.full
 def test_se_on_real_pairs_the_seeds_and_reads_the_verdict_off_the_interval(tiny):
     r = _json(tiny[0], "se_on_real")
     assert r["skipped"] is False
@@ -235,6 +243,7 @@ def test_se_on_real_skips_cleanly_without_photos(tmp_path, capsys):
     assert "skipped" in capsys.readouterr().out
 
 
+@pytest.mark.full
 def test_loader_reports_the_decode_ceiling(tiny):
     for r in _json(tiny[0], "bench_loader")["results"]:
         assert r["decode_ceiling_wall_s"] > 0
@@ -278,6 +287,7 @@ def test_loader_result_names_the_real_photos_relative_to_the_repository(tmp_path
     assert json.loads(out.read_text())["realdata"]["path"] == "../shared/realdata"
 
 
+@pytest.mark.full
 def test_synth_to_real_writes_a_result_the_report_renders(tmp_path):
     """The synthchairs yardstick writes its JSON with machine and command, like every result
     the docs publish, and bench/report.py turns it into a row and a confusion matrix."""

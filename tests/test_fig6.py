@@ -38,7 +38,7 @@ def runs(tmp_path_factory, toy_data):
 
     root = tmp_path_factory.mktemp("fig6runs")
     small = dict(depth=[1, 1, 1], filters=[8, 8, 8], epochs=1, image_size=24)
-    for name, changes in {"se0": dict(seed=0), "se1": dict(seed=1), "plain": dict(seed=0, ratio=None)}.items():
+    for name, changes in {"se0": dict(seed=0), "se1": dict(seed=1), "plain": dict(seed=0, attn=None)}.items():
         train(tiny_config(**small, **changes), toy_data, root / "runs" / name, verbose=0)
     return root
 

@@ -112,6 +112,7 @@ def test_budget_spent_leaves_trainings_out_and_says_so(tmp_path):
 # The whole script, tiny
 # ---------------------------------------------------------------------------------------------
 @pytest.mark.slow
+@pytest.mark.full     # the GPU script's smoke run, as the other benchmarks'
 def test_tiny_run_writes_every_part(tmp_path):
     out = tmp_path / "gpu.json"
     res = _load("gpu_profiles").main(["--tiny", "--allow-cpu", "--budget-s", "1e6", "--json", str(out)])
@@ -160,6 +161,7 @@ assert not [m for m in sys.modules if m.split(".")[0] == "tensorflow"]
 
 
 @pytest.mark.slow
+@pytest.mark.full
 @pytest.mark.jax
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="the jax extra is not installed")
 def test_tiny_run_on_jax_without_tensorflow(tmp_path):

@@ -232,6 +232,7 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.full   # test_backends' two-worker `selib train` covers the same strategy end to end
 def test_tensorflow_multi_worker_two_processes():
     code = PRELUDE + script("""
         dist = hw.make_distribution()
