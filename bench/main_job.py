@@ -80,7 +80,7 @@ def train_seed(tree: Path, profile: str, data: Path, seed: int, out: Path, tiny:
     cmd = [sys.executable, "-m", "selib", "train", "--data", str(data), "--profile", profile,
            "--seed", str(seed), "--out", str(out)]
     if tiny:
-        cmd += ["--epochs", "1", "--set", "image_size=32", "--set", "max_per_class=12"]
+        cmd += ["--epochs", "1", "--set", "image_size=32", "--set", "max_per_class=20"]
     t0 = time.perf_counter()
     res = subprocess.run(cmd, cwd=tree, env=_env(tree), capture_output=True, text=True)
     if res.returncode != 0:

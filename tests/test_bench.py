@@ -300,3 +300,32 @@ def test_synth_to_real_writes_a_result_the_report_renders(tmp_path):
     assert sum(map(sum, r["confusion"])) == r["n_test"] == 4       # one of every 5 per class held out
     page = _load("report").render_page({"synth_only": r})
     assert "How hard synthchairs is" in page and "| **bench** |" in page
+
+
+def test_main_job_pairs_the_seeds_and_states_the_interval():
+    """The side-by-side summary: the series' wall-time ratio, the paired accuracy difference over
+    the seeds both arms finished (a seed one arm lacks is left out), and the candidate's mean."""
+    mj = _load("main_job")
+    res = {"series": {"baseline": {"wall_seconds": 200.0}, "candidate": {"wall_seconds": 100.0}},
+           "train": {"0": {"baseline": {"test_accuracy": 0.80, "train_seconds": 10.0},
+                           "candidate": {"test_accuracy": 0.82, "train_seconds": 5.0}},
+                     "1": {"baseline": {"test_accuracy": 0.84, "train_seconds": 10.0},
+                           "candidate": {"test_accuracy": 0.85, "train_seconds": 5.0}},
+                     "2": {"candidate": {"test_accuracy": 0.90, "train_seconds": 5.0}}}}
+    s = mj.summarize(res)
+    assert s["series_wall_ratio"] == 0.5
+    assert s["train"]["seeds"] == ["0", "1"] and s["train"]["train_seconds_ratio"] == 0.5
+    d = s["train"]["paired_difference"]
+    assert math.isclose(d["mean"], 1.5) and d["n"] == 2 and d["lo"] < 1.5 < d["hi"]
+    assert math.isclose(s["candidate_accuracy"]["mean"], (82 + 85 + 90) / 3) and s["candidate_accuracy"]["n"] == 3
+
+
+@pytest.mark.full
+def test_main_job_tiny_trains_both_trees(tmp_path):
+    mj = _load("main_job")
+    res = mj.main(["--baseline", "HEAD", "--train-seeds", "0", "--tiny", "--work", str(tmp_path),
+                   "--json", str(tmp_path / "mj.json")])
+    row = res["train"]["0"]
+    assert {"baseline", "candidate"} <= row.keys()
+    assert all(0 <= row[a]["test_accuracy"] <= 1 for a in ("baseline", "candidate")), row
+    assert json.loads((tmp_path / "mj.json").read_text())["baseline_commit"]
