@@ -233,9 +233,9 @@ def test_as_recorded_reads_former_model_names():
 
 
 def test_a_config_file_with_former_names_loads(tmp_path):
-    record = PROFILES["seed"].to_dict()
+    record = {**PROFILES["report"].to_dict(), "name": "seed"}       # the profile's former name too
     model = {k: v for k, v in record["model"].items() if k not in ("attn", "attn_kwargs", "l2")}
     record["model"] = {**model, "attention": "se", "se_min_units": 1, "se_gate": "sigmoid",
                        "se_squeeze": "avg", "se_use_bias": False, "model_weight_decay": 1e-4}
     (tmp_path / "config.json").write_text(json.dumps(record))
-    assert TrainConfig.load(tmp_path / "config.json") == PROFILES["seed"]
+    assert TrainConfig.load(tmp_path / "config.json") == PROFILES["report"]

@@ -185,7 +185,7 @@ FINISHED_DAMAGE = {   # id: (damage, what `selib train` of the same run does: "r
 @pytest.mark.parametrize("damage", FINISHED_DAMAGE, ids=list(FINISHED_DAMAGE))
 def test_damaged_finished_run_is_repaired_or_refused_in_one_line(damage, run_copy, toy_data, capsys):
     from selib.predictor import Predictor
-    from selib.training.trainer import load_run
+    from selib.training.run_io import load_run
 
     hurt, outcome = FINISHED_DAMAGE[damage]
     hurt(run_copy)
@@ -338,7 +338,7 @@ def _as_before_fingerprints(run: Path) -> None:
 
 def test_a_run_recorded_before_fingerprints_still_loads(run_copy, toy_data, capsys):
     from selib.predictor import Predictor
-    from selib.training.trainer import load_run
+    from selib.training.run_io import load_run
 
     _as_before_fingerprints(run_copy)
     load_run(run_copy)

@@ -119,7 +119,8 @@ def _images(config, manifest: dict, data_dir: Path, cache: dict):
     ``data_dir``, which must then be that folder (training images would measure something else)."""
     from selib.data.loading import load_images
     from selib.data.scanning import scan
-    from selib.training.trainer import data_info, prepare_data
+    from selib.training.run_io import data_info
+    from selib.training.trainer import prepare_data
 
     d = config.data
     key = (str(data_dir.resolve()), d.image_size, d.color, d.fit)
