@@ -55,7 +55,7 @@ def test_every_result_file_has_a_section_and_every_row_its_provenance(results):
     rows = [line for line in summary.splitlines() if line.startswith("| [")]
     assert len(rows) >= len(results)
     for name, r in results.items():
-        assert f"`bench/results/{name}.json`" in page
+        assert f"`{r.get('_file', f'bench/results/{name}.json')}`" in page
     for row in rows:
         cells = [c.strip() for c in row.strip("|").split(" | ")]
         question, result, data, hardware, date, command = cells
