@@ -1,4 +1,4 @@
 """`python -m selib …` is the `selib` command."""
-from selib.cli import main
+from selib.cli import run
 
-raise SystemExit(main())
+run()

@@ -356,6 +356,22 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USER_ERROR
 
 
+def run() -> None:
+    """The ``selib`` command: :func:`main`, then leave at once with its status.
+
+    Python restores the default SIGINT handler while it shuts down, so a Ctrl-C in those last
+    moments would kill the process without the one line and status 130 that selib promises
+    (:mod:`selib._interrupt`). Everything selib writes is flushed and committed before
+    :func:`main` returns, so nothing is lost by skipping the interpreter's own shutdown."""
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001 - a closed pipe: nothing more to deliver
+            pass
+    os._exit(code)
+
+
 def _one_line_warning(message, category, filename, lineno, line=None) -> str:
     """A warning on the command line is one line too (``selib: warning: ...``), not two."""
     return f"selib: warning: {message}\n"
