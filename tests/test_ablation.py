@@ -240,7 +240,7 @@ def test_ci_is_tiny_and_cpu_has_the_power():
     ci, cpu = studies("ci"), studies("cpu")
     assert [s.name for s in ci] == ["se"] and unique_runs(ci) == 4
     assert ci[0].config("SE", 0).get("epochs") == 1
-    assert [s.name for s in cpu] == ["se"] and all(len(s.seeds) >= 8 for s in cpu)   # the default
+    assert [s.name for s in cpu] == ["se"] and all(len(s.seeds) >= 5 for s in cpu)   # the default
     assert study_size("cpu").test_images >= 2000
     every = _all_cpu_studies()
     for s in every:                                # never a degenerate 1- or 2-unit bottleneck
@@ -450,6 +450,42 @@ def test_the_cost_is_computed_from_the_record(tmp_path):
     assert total["default"]["trainings"] == table.loc[list(size.only), "new trainings"].sum()
     assert total["command all"] == "SELIB_STUDIES=all SELIB_PROFILE=cpu make ablations"
     assert command("cpu", ("ratio", "stage")) == "SELIB_STUDIES=ratio,stage SELIB_PROFILE=cpu make ablations"
+
+
+def test_seed_tradeoff_is_the_paired_interval_of_each_prefix_of_seeds():
+    """Row n is the first n seeds, paired by seed, with the minutes both arms cost so far."""
+    from selib.analysis.stats import paired_difference
+    from selib.studies import seed_tradeoff
+    ref = [80.0, 70.0, 90.0, 75.0, 85.0]
+    diff = [1.0, 2.0, 0.0, 1.5, 0.5]
+    rows = [{"label": "no SE", "seed": s, "accuracy": ref[s], "train_seconds": 60.0} for s in range(5)]
+    rows += [{"label": "SE", "seed": s, "accuracy": ref[s] + diff[s], "train_seconds": 120.0} for s in range(5)]
+    t = seed_tradeoff(pd.DataFrame(rows[::-1]), "SE", "no SE")      # row order must not matter
+    assert list(t["seeds"]) == [2, 3, 4, 5]
+    assert list(t["minutes"]) == pytest.approx([6.0, 9.0, 12.0, 15.0])     # 3 min per pair, cumulative
+    for _, row in t.iterrows():
+        n = int(row["seeds"])
+        d = paired_difference([r + x for r, x in zip(ref[:n], diff[:n])], ref[:n])
+        assert row["halfwidth"] == pytest.approx(d.halfwidth) and row["diff"] == pytest.approx(np.mean(diff[:n]))
+        assert row["reference mean"] == pytest.approx(np.mean(ref[:n]))
+    # unpaired, the seed spread of ±10 points would make the last interval far wider than ±1
+    assert t["halfwidth"].iloc[-1] < 1.0
+    with pytest.raises(ValueError, match="no 'relu'"):
+        seed_tradeoff(pd.DataFrame(rows), "relu", "no SE")
+
+
+def test_plot_tradeoff_draws_width_and_accuracy_against_minutes():
+    import matplotlib
+    matplotlib.use("Agg")
+    from selib.studies import plot_tradeoff
+    t = pd.DataFrame({"seeds": [2, 3], "minutes": [10.0, 15.0], "reference mean": [80.0, 81.0],
+                      "variant mean": [81.0, 82.0], "diff": [1.0, 1.0], "diff_lo": [-2.0, 0.0],
+                      "diff_hi": [4.0, 2.0], "halfwidth": [3.0, 1.0]})
+    fig = plot_tradeoff(t, target=2.0, budget_min=90)
+    left, right = fig.axes
+    assert list(left.lines[0].get_ydata()) == [3.0, 1.0] and left.get_ylim()[0] == 0
+    assert right.get_ylim() == (0, 100) and left.get_xlim()[0] == 0 and left.get_xlim()[1] >= 90
+    assert all(ax.get_xlabel() and ax.get_ylabel() and ax.get_title() for ax in (left, right))
 
 
 def test_every_verdict_is_also_read_against_no_se():

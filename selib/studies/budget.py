@@ -10,11 +10,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from selib.analysis.stats import paired_difference
 from selib.studies.catalog import ALL_STUDIES, command, suite
 from selib.studies.sizes import StudySize, resize
 from selib.studies.study import config_key
 
-__all__ = ["plan", "arm_seconds", "cost_summary"]
+__all__ = ["plan", "arm_seconds", "cost_summary", "seed_tradeoff"]
 
 PLAN_COLUMNS = ["study", "by default", "arms", "seeds", "new trainings", "recorded", "recorded min",
                 "estimated min", "command"]
@@ -68,3 +69,33 @@ def cost_summary(table: pd.DataFrame, profile: str) -> dict:
                      "estimated min": float(t["estimated min"].sum(min_count=1))}   # NaN: nothing to price by
     out["command all"] = command(profile, None)
     return out
+
+
+TRADEOFF_COLUMNS = ["seeds", "minutes", "reference mean", "variant mean", "diff", "diff_lo", "diff_hi",
+                    "halfwidth"]
+
+
+def seed_tradeoff(results: pd.DataFrame, variant: str, reference: str,
+                  confidence: float = 0.95) -> pd.DataFrame:
+    """What each extra pair of seeds bought: one row per prefix of the seeds (in seed order).
+
+    For the first ``n`` seeds that hold both arms: the training minutes they cost (both arms,
+    from ``train_seconds``), each arm's mean accuracy and the paired difference ``variant -
+    reference`` with its interval. Read against minutes, it is the study's size trade-off as it
+    was measured, rather than an extrapolation: how wide the interval was after 2, 3, ... seeds.
+    """
+    wide = results.pivot_table(index="seed", columns="label", values="accuracy", aggfunc="first")
+    if variant not in wide or reference not in wide:
+        raise ValueError(f"results hold no '{variant}' and '{reference}' arms to pair")
+    wide = wide[[reference, variant]].dropna().sort_index()
+    secs = results.pivot_table(index="seed", columns="label", values="train_seconds", aggfunc="first")
+    cost = secs.reindex(index=wide.index, columns=[reference, variant]).sum(axis=1).cumsum() / 60
+    rows = []
+    for n in range(2, len(wide) + 1):
+        head = wide.iloc[:n]
+        d = paired_difference(head[variant], head[reference], confidence)
+        rows.append({"seeds": n, "minutes": float(cost.iloc[n - 1]),
+                     "reference mean": float(head[reference].mean()),
+                     "variant mean": float(head[variant].mean()), "diff": d.mean, "diff_lo": d.lo,
+                     "diff_hi": d.hi, "halfwidth": d.halfwidth})
+    return pd.DataFrame(rows, columns=TRADEOFF_COLUMNS)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from selib.studies.study import Study
 
-__all__ = ["paired_table", "plot_differences", "plot_accuracy", "plot_study"]
+__all__ = ["paired_table", "plot_differences", "plot_accuracy", "plot_study", "plot_tradeoff"]
 
 
 def paired_table(results: pd.DataFrame, study: Study) -> pd.DataFrame:
@@ -99,5 +99,41 @@ def plot_study(results: pd.DataFrame, comparison: pd.DataFrame, study: Study):
     plot_accuracy(results, study, ax=left, title="every run's test accuracy")
     plot_differences(results, comparison, study, ax=right, title="")
     fig.suptitle(study.title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_tradeoff(tradeoff: pd.DataFrame, target: float | None = 2.0, budget_min: float | None = None,
+                  variant: str = "SE", reference: str = "no SE"):
+    """A :func:`~selib.studies.budget.seed_tradeoff` table against training minutes.
+
+    Left: the half-width of the paired difference's 95 % interval after 2, 3, ... seeds, with
+    the ``±target`` the study aims for (from 0, so a halving looks like one). Right: both arms'
+    mean accuracy on the full 0–100 % axis, so that the reader sees the seeds buy precision, not
+    accuracy."""
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.6))
+    t = tradeoff
+    left.plot(t["minutes"], t["halfwidth"], "o-", color="C0", label=f"{variant} − {reference}: ± of the 95 % CI")
+    for _, row in t.iterrows():
+        left.annotate(f"{int(row['seeds'])} seeds", (row["minutes"], row["halfwidth"]),
+                      textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8)
+    if target is not None:
+        left.axhline(target, color="0.3", ls=":", label=f"target ±{target:g} points")
+    left.set(ylim=(0, 1.15 * max(float(t["halfwidth"].max()), target or 0)),
+             ylabel="half-width of the 95 % CI (points)", title="interval width after each pair of seeds")
+    right.plot(t["minutes"], t["reference mean"], "o-", color="0.45", label=reference)
+    right.plot(t["minutes"], t["variant mean"], "s-", color="C0", label=variant)
+    right.axhline(25, color="0.6", ls="--", lw=1, label="chance (25 %)")
+    right.set(ylim=(0, 100), ylabel="mean test accuracy (%)", title="mean accuracy over the seeds so far")
+    for ax in (left, right):
+        if budget_min is not None:
+            ax.axvline(budget_min, color="C3", ls="--", lw=1, label=f"{budget_min:g}-min budget")
+        ax.set_xlabel("training minutes spent (both arms, cumulative)")
+        ax.set_xlim(0, 1.08 * max(float(t["minutes"].max()), budget_min or 0))
+        ax.grid(alpha=0.3)
+        ax.legend(loc="lower right", fontsize=8, framealpha=0.8)
+    fig.suptitle("What each pair of seeds bought: precision, at a price in minutes")
     fig.tight_layout()
     return fig
