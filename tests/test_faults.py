@@ -465,9 +465,16 @@ def test_full_disk_is_one_line_and_leaves_the_committed_state(small_disk, toy_da
 # ---------------------------------------------------------------------------------------------
 # 9. Ctrl-C: status 130 and one line, from start-up on; never swallowed.
 # ---------------------------------------------------------------------------------------------
+def _sigint_default() -> None:
+    """In the child: Ctrl-C as a terminal delivers it. A suite started in the background by a
+    shell without job control inherits SIGINT ignored, and selib rightly keeps it ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _interrupt_after(argv: list, delay: float) -> subprocess.CompletedProcess:
     proc = subprocess.Popen([sys.executable, "-m", "selib", *map(str, argv)], env=ENV, cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_sigint_default)
     time.sleep(delay)
     if proc.poll() is None:
         os.kill(proc.pid, signal.SIGINT)
@@ -514,10 +521,21 @@ print("training ran on")
 """
 
 
+def test_a_command_started_with_ctrl_c_ignored_keeps_it_ignored():
+    """``nohup``-style and background starts ignore SIGINT on purpose; selib must not undo that."""
+    code = ("import signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+            "sys.orig_argv = [sys.executable, '-m', 'selib']; "
+            "from selib._interrupt import install_for_command_line; install_for_command_line(); "
+            "print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN)")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, cwd=REPO,
+                         timeout=120, preexec_fn=_sigint_default)
+    assert res.stdout.strip() == "True", res.stderr[-800:]
+
+
 @pytest.mark.slow
 def test_ctrl_c_inside_a_gc_callback_is_not_swallowed():
     res = subprocess.run([sys.executable, "-c", SWALLOWED], capture_output=True, text=True, env=ENV,
-                         cwd=REPO, timeout=120)
+                         cwd=REPO, timeout=120, preexec_fn=_sigint_default)
     assert res.returncode == 130 and "training ran on" not in res.stdout, (res.stdout, res.stderr[-1500:])
     assert res.stderr.strip() == "selib: interrupted"
 
