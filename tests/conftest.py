@@ -64,3 +64,17 @@ def crash(monkeypatch):
             monkeypatch.setenv(CRASH_ENV, point)
     yield arm
     reset_crash_points()
+
+
+@pytest.fixture
+def eager_steps():
+    """Run TensorFlow's train and test steps eagerly for one test.
+
+    For the run-folder and fault tests, which are about what lands on disk and when, never about
+    how a step computes: a tiny training then skips tracing its step graph, which is about half
+    its time. Graph-mode training stays covered by test_train, the CLI subprocesses and the
+    notebooks, which never use this fixture."""
+    from toyfolder import eager_steps as eagerly
+
+    with eagerly():
+        yield

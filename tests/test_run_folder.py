@@ -26,6 +26,7 @@ from selib.errors import ModelFileError, RunFolderError, RunLockedError, Trainin
 from selib.training.run_folder import CRASH_ENV, CRASH_MODE_ENV, RunFolder, SimulatedCrash, reset_crash_points
 from toyfolder import CLASSES, ENV, REPO, TINY_SET, make_toy_folder, one_line_error, selib_cli, tiny_config
 
+pytestmark = pytest.mark.usefixtures("eager_steps")   # steps run eagerly: see conftest
 CFG = tiny_config()                 # 2 epochs
 EPOCHS = CFG.optim.epochs
 
@@ -169,22 +170,30 @@ def _truncate(path: Path):
     path.write_bytes(data[: len(data) // 2])
 
 
-DAMAGE = {
-    "truncated weights": lambda b: _truncate(b / "epoch00001.weights.h5"),
-    "garbage weights": lambda b: (b / "epoch00001.weights.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"x" * 100),
-    "weights missing": lambda b: (b / "epoch00001.weights.h5").unlink(),
-    "garbage state": lambda b: (b / "state.json").write_text("{not json"),
-    "truncated state": lambda b: _truncate(b / "state.json"),
-    "state of another shape": lambda b: (b / "state.json").write_text('{"epoch": 1, "colour": "red"}'),
-}
+#: what each damage is refused for; the ``full`` cases take the same branch as a default one
+#: (a size that disagrees with the record; a state that is not JSON) and run in ``make test-full``
+DAMAGE = [
+    pytest.param(lambda b: _truncate(b / "epoch00001.weights.h5"), r"epoch00001\.weights\.h5 has \d+ bytes, \d+ were written",
+                 id="truncated weights"),
+    pytest.param(lambda b: (b / "epoch00001.weights.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"x" * 100),
+                 r"epoch00001\.weights\.h5 has 108 bytes", id="garbage weights", marks=pytest.mark.full),
+    pytest.param(lambda b: (b / "epoch00001.weights.h5").unlink(), r"epoch00001\.weights\.h5 is missing",
+                 id="weights missing"),
+    pytest.param(lambda b: (b / "state.json").write_text("{not json"), r"its state cannot be read \(Expecting",
+                 id="garbage state"),
+    pytest.param(lambda b: _truncate(b / "state.json"), r"its state cannot be read", id="truncated state",
+                 marks=pytest.mark.full),
+    pytest.param(lambda b: (b / "state.json").write_text('{"epoch": 1, "colour": "red"}'),
+                 r"its state cannot be read \(.*colour", id="state of another shape"),
+]
 
 
-@pytest.mark.parametrize("damage", DAMAGE, ids=list(DAMAGE))
-def test_damaged_backup_warns_and_restarts_cleanly(damage, crash, prepared, tmp_path):
+@pytest.mark.parametrize("damage, why", DAMAGE)
+def test_damaged_backup_warns_and_restarts_cleanly(damage, why, crash, prepared, tmp_path):
     out = tmp_path / "run"
     _crashing_train(crash, "committed", out, prepared=prepared)     # epoch 1 committed
-    DAMAGE[damage](out / "backup")
-    with pytest.warns(RuntimeWarning, match=r"the backup in .* is damaged: .*; restarting this run from epoch 1"):
+    damage(out / "backup")
+    with pytest.warns(RuntimeWarning, match=rf"the backup in .* is damaged: .*{why}.*; restarting this run from epoch 1"):
         _, trained = _train(out, prepared=prepared)
     assert trained == list(range(EPOCHS))
     assert_finished_run(out)

@@ -2,6 +2,7 @@
 training config the run/CLI/predictor tests share, and a `selib` subprocess helper."""
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -31,6 +32,18 @@ def tiny_config(**changes):
     from selib.training.profiles import PROFILES
 
     return PROFILES["ci"].replace(**{**TINY_CHANGES, **changes})
+
+
+@contextlib.contextmanager
+def eager_steps():
+    """TensorFlow's train and test steps run eagerly inside the block (see conftest's fixture)."""
+    import tensorflow as tf
+
+    tf.config.run_functions_eagerly(True)   # tf.data's functions stay graphs (pyproject quiets its note)
+    try:
+        yield
+    finally:
+        tf.config.run_functions_eagerly(False)
 
 
 def _draw(kind: int, rng: np.random.Generator, size: int) -> np.ndarray:

@@ -195,20 +195,28 @@ def _restore(model: keras.Model, run: RunFolder, state: ResumeState | None) -> R
     if state is None or not state.weights:
         return None
     model.optimizer.build(model.trainable_variables)
+    fresh = [keras.ops.convert_to_numpy(v) for v in _variables(model)]
+    why = None
     try:
         model.load_weights(run.backup / state.weights)
     except Exception as exc:  # noqa: BLE001 - h5py/keras raise many kinds for a damaged file
-        run.discard_backup(f"{state.weights} will not load ({type(exc).__name__})")
-        return None
-    if not _all_finite(model):   # only finite epochs are committed: these bytes were changed
-        run.discard_backup(f"{state.weights} holds values that are not finite")
-        return None
-    return state
+        why = f"{state.weights} will not load ({type(exc).__name__})"
+    if why is None and not _all_finite(model):   # only finite epochs are committed: bytes changed
+        why = f"{state.weights} holds values that are not finite"
+    if why is None:
+        return state
+    for variable, value in zip(_variables(model), fresh):   # a load may stop half-way: start clean
+        variable.assign(value)
+    run.discard_backup(why)
+    return None
+
+
+def _variables(model: keras.Model) -> list:
+    return [*model.weights, *model.optimizer.variables]
 
 
 def _all_finite(model: keras.Model) -> bool:
-    variables = [*model.weights, *model.optimizer.variables]
-    return all(np.isfinite(keras.ops.convert_to_numpy(v)).all() for v in variables
+    return all(np.isfinite(keras.ops.convert_to_numpy(v)).all() for v in _variables(model)
                if "float" in str(v.dtype))
 
 
