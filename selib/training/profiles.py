@@ -4,7 +4,7 @@
 report   the original report's recipe, exactly: its network, 473² gray, Adam 1e-3, 20 epochs, 75/25
 gpu      the best recipe for one GPU: larger images, a full-width SE-ResNet-18, longer AdamW+cosine
 cpu      the best recipe for a 2-core CPU (the default without a GPU)
-quick    the cpu recipe shorter, for a first result in a few minutes
+quick    the cpu recipe shorter: about two thirds of its training time
 ci       tiny: proves that everything runs, in seconds, not what it learns
 ======== ===================================================================================
 
@@ -39,7 +39,10 @@ PROFILES: dict[str, TrainConfig] = {
         notes="one-GPU recipe: full-width SE-ResNet-18 at 224² colour, AdamW + cosine, augmentation "
               "in the model, mixed precision and XLA chosen automatically"),
     # 30 epochs with the warmed-up weight average (selib.training.ema), one fused augmentation
-    # warp (selib.layers.augment), bfloat16 by precision="auto" where the CPU computes it
+    # warp (selib.layers.augment), bfloat16 by precision="auto" where the CPU computes it.
+    # What it costs on 2 cores (docs/results.md has each figure with its command): on the 2,951
+    # real photos one training took 50 min in float32 on an AVX2-only CPU and 8.5 min in bfloat16
+    # on one with AVX512-BF16: bfloat16 hardware is worth about 6x here.
     "cpu": _RECIPE.replace(
         name="cpu", image_size=144, batch_size=32, epochs=30, use_ema=True, ema_momentum=0.99,
         notes="2-core CPU recipe: half-width SE-ResNet-18 at 144² colour, AdamW + cosine for 30 "
@@ -52,7 +55,9 @@ PROFILES: dict[str, TrainConfig] = {
 }
 PROFILES["quick"] = PROFILES["cpu"].replace(
     name="quick", image_size=128, epochs=24,
-    notes="the cpu recipe at 128² for 24 epochs: a first result in minutes on 2 cores")
+    # 128² costs 0.83x of 144² per step in float32 (bench/results/profile_epoch.json), and 24 of
+    # 30 epochs: about two thirds of cpu's training time
+    notes="the cpu recipe at 128² for 24 epochs: about two thirds of cpu's training time")
 
 
 def gpu_available() -> bool:
