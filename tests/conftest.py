@@ -35,10 +35,11 @@ def trained_run(tmp_path_factory, toy_data) -> Path:
     """A finished run of :func:`toyfolder.tiny_config` on ``toy_data``, trained once per session
     in-process (read-only by convention: use ``run_copy`` to change it)."""
     from selib.training.trainer import train
-    from toyfolder import tiny_config
+    from toyfolder import eager_steps, tiny_config
 
     out = tmp_path_factory.mktemp("trained") / "run"
-    train(tiny_config(), toy_data, out, verbose=0)
+    with eager_steps():      # its users read the saved run; test_train trains in graph mode
+        train(tiny_config(), toy_data, out, verbose=0)
     return out
 
 

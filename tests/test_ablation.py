@@ -143,6 +143,7 @@ def test_a_diverged_run_drops_one_pair(toy, toy_test, tmp_path, fake_train, monk
     assert table.loc["SE", "n_pairs"] == 2
 
 
+@pytest.mark.usefixtures("eager_steps")     # about which images are tested, not how a step runs
 def test_real_training_uses_the_separate_test_set(toy, toy_test, tmp_path):
     study = Study("se", TINY, {"no SE": {"attn": None}, "SE": {}}, seeds=(0,), reference="no SE")
     df = run_study(study, toy, tmp_path, test_dir=toy_test, progress=False)

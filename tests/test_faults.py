@@ -516,10 +516,12 @@ def _interrupt_after(argv: list, delay: float) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
-def test_ctrl_c_at_random_moments_stops_with_130_and_one_line(toy_data, tmp_path):
+@pytest.mark.parametrize("draw", [0, pytest.param(1, marks=pytest.mark.full)])
+def test_ctrl_c_at_random_moments_stops_with_130_and_one_line(draw, toy_data, tmp_path):
     """From just after start-up (imports included) to the end of training; each trial a
-    fresh folder, then the same command finishes the run."""
-    rng = random.Random(int(os.environ.get("SELIB_FAULT_SEED", "0")))
+    fresh folder, then the same command finishes the run. Three moments per draw (a draw is a
+    seed of the moments, ``SELIB_FAULT_SEED`` shifts them all); ``make test-full`` adds a second."""
+    rng = random.Random(int(os.environ.get("SELIB_FAULT_SEED", "0")) + draw)
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-c", "pass"], check=True)
     python = time.perf_counter() - t0      # the interpreter's own start, before selib's first line
@@ -527,7 +529,7 @@ def test_ctrl_c_at_random_moments_stops_with_130_and_one_line(toy_data, tmp_path
     full = selib_cli(*TRAIN, "--data", toy_data, "--out", tmp_path / "full")
     assert full.returncode == 0, full.stderr[-1500:]
     whole = time.perf_counter() - t0
-    delays = sorted(rng.uniform(2 * python, 0.9 * whole) for _ in range(5))
+    delays = sorted(rng.uniform(2 * python, 0.9 * whole) for _ in range(3))
     interrupted = 0
     for i, delay in enumerate(delays):
         out = tmp_path / f"run{i}"
@@ -539,7 +541,7 @@ def test_ctrl_c_at_random_moments_stops_with_130_and_one_line(toy_data, tmp_path
         assert res.stderr.strip() == "selib: interrupted", (delay, res.stderr[-1500:])
         _, trained = _train(out, toy_data)          # whatever was committed is resumed
         assert trained[-1:] == [CFG.optim.epochs - 1] or trained == []
-    assert interrupted >= 3, f"only {interrupted} of 5 trials ran long enough to be interrupted"
+    assert interrupted >= 2, f"only {interrupted} of 3 trials ran long enough to be interrupted"
 
 
 SWALLOWED = r"""

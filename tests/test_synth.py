@@ -229,24 +229,30 @@ def test_sofa_legs_hide_under_the_sofa_from_above_and_show_from_the_floor():
 
 # ------------------------------------------------------------------ learnable
 @pytest.mark.slow
-def test_a_tiny_cnn_beats_chance(tmp_path):
+def test_a_tiny_cnn_beats_chance():
+    """The built-in set, as committed (the renderer's output: see the byte-identity tests), is
+    learnable: read, not rendered again, since rendering 600 scenes costs more than training."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
     from keras import layers
 
-    size = 48
+    from selib.paths import data_dir
 
-    def load(lo: int, hi: int, seed: int):
+    size, root = 32, data_dir("synthchairs")
+
+    def load(lo: int, hi: int):
         x, y = [], []
         for k, c in enumerate(CLASSES):
-            for i in range(lo, hi):
-                img, _ = render_image(c, i, seed, short_range=(64, 96))
+            files = sorted((root / c).iterdir())[lo:hi]
+            assert len(files) == hi - lo, f"the built-in set has too few {c} images"
+            for f in files:
+                img = cv2.imread(str(f), cv2.IMREAD_GRAYSCALE)
                 x.append(cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA))
                 y.append(k)
         return np.stack(x)[..., None].astype("float32") / 255.0, np.array(y)
 
-    x_train, y_train = load(0, 120, seed=3)
-    x_test, y_test = load(120, 150, seed=3)
+    x_train, y_train = load(0, 120)
+    x_test, y_test = load(120, 150)
     keras.utils.set_random_seed(0)
     model = keras.Sequential([
         keras.Input((size, size, 1)),
@@ -259,5 +265,6 @@ def test_a_tiny_cnn_beats_chance(tmp_path):
     model.fit(x_train, y_train, epochs=20, batch_size=32, verbose=0)
     acc = float((model.predict(x_test, verbose=0).argmax(1) == y_test).mean())
     # the set is meant to be hard (any view, clutter, overlapping classes): a 20-epoch toy on
-    # 480 thumbnails lands around 0.45; blank, mislabelled or class-independent images give 0.25
+    # 480 thumbnails of 32² lands around 0.55 (0.53 and 0.55 with seeds 0 and 1); blank,
+    # mislabelled or class-independent images give 0.25
     assert acc > 0.35, f"test accuracy {acc:.2f} is not clearly above chance (0.25)"
