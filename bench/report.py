@@ -424,9 +424,10 @@ def recipe_runs(r: dict) -> Rendered:
 
 
 def _record_machine(r: dict) -> dict:
-    """A study record's (or Fig. 6 record's) provenance, in the shape ``machine`` reads."""
+    """A study record's (or Fig. 6 record's) provenance, in the shape ``machine`` reads: the
+    latest session that added to it, the date the record was completed."""
     prov = r.get("provenance")
-    p = prov[0] if isinstance(prov, list) and prov else prov if isinstance(prov, dict) else {}
+    p = prov[-1] if isinstance(prov, list) and prov else prov if isinstance(prov, dict) else {}
     hw = p.get("hardware", p)
     return {"date": p.get("date"), "cpu": hw.get("cpu"), "cpus": hw.get("cpus") or hw.get("cpu_count"),
             "cpu_isa": hw.get("cpu_flags") if hw.get("cpu_flags") is not None else None,

@@ -57,6 +57,9 @@ def test_record_matches_the_models_own_gates_and_reads_back(runs, toy_data, tmp_
     assert record["skipped"][0]["run"].endswith("plain")
     prov = record["provenance"]
     assert prov["command"] == "test command" and prov["date"] and prov["hardware"]["cpu_count"]
+    from selib.hardware import cpu_flags
+    assert isinstance(prov["hardware"]["cpu_flags"], list)        # the speed-relevant ones, as the studies keep
+    assert set(prov["hardware"]["cpu_flags"]) <= cpu_flags()
 
     loaded = fig6.load_fig6(out)
     assert loaded.seeds == [0, 1] and loaded.n_permutations == 5

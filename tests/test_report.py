@@ -94,6 +94,13 @@ def test_an_unknown_result_file_is_listed_with_its_provenance(tmp_path, results)
     assert "is not the one `bench/report.py` knows (KeyError" in report.render_page(broken)
 
 
+def test_a_record_with_several_sessions_is_dated_by_its_latest():
+    r = {"provenance": [{"date": "2026-01-01 10:00 UTC", "cpu": "A", "cpus": 2, "cpu_flags": ["avx2"]},
+                        {"date": "2026-01-02 11:00 UTC", "cpu": "A", "cpus": 2, "cpu_flags": ["avx2"]}]}
+    m = report._record_machine(r)
+    assert m["date"] == "2026-01-02 11:00 UTC" and m["cpu_isa"] == ["avx2"]
+
+
 def test_hardware_names_the_cpu_flags_or_the_gpu():
     assert report.hardware({"machine": {"cpu": "AMD EPYC", "usable_cpus": 2, "cpu_flags_bf16": ["avx512_bf16"]}}) \
         == "2-core AMD EPYC, flags: avx512_bf16"

@@ -161,7 +161,11 @@ def _hardware() -> dict:
                 break
     except OSError:
         pass
-    return {**info, "cpu": cpu}
+    from selib.hardware import cpu_flags
+    from selib.studies.record import CPU_FEATURES
+
+    flags = cpu_flags()   # the instruction sets that decide speed, as the study record keeps them
+    return {**info, "cpu": cpu, "cpu_flags": sorted(f for f in CPU_FEATURES if f in flags)}
 
 
 def _records(table: pd.DataFrame) -> list[dict]:
