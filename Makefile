@@ -33,11 +33,14 @@ install: $(STAMP)
 run: $(STAMP)
 	$(PY) -m selib run-series
 
+# --dist loadscope: a notebook's cells share one kernel, so they must run in order on one worker
+# (nbval's advice); a test module's module-scoped fixtures are then built once, and the largest
+# modules start first, so no worker idles at the end
 test: $(STAMP)
-	SELIB_PROFILE=ci $(PY) -m pytest tests --nbval-lax notebooks -p no:cacheprovider -n 2 -m "not full"
+	SELIB_PROFILE=ci $(PY) -m pytest tests --nbval-lax notebooks -p no:cacheprovider -n 2 --dist loadscope -m "not full"
 
 test-full: $(STAMP)
-	SELIB_PROFILE=ci $(PY) -m pytest tests --nbval-lax notebooks -p no:cacheprovider -n 2
+	SELIB_PROFILE=ci $(PY) -m pytest tests --nbval-lax notebooks -p no:cacheprovider -n 2 --dist loadscope
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks

@@ -50,3 +50,13 @@ def test_ends_with_summary_exercises_and_a_link_on(path):
     index = NOTEBOOKS.index(path)
     neighbour = NOTEBOOKS[index + 1] if index + 1 < len(NOTEBOOKS) else NOTEBOOKS[index - 1]
     assert neighbour.name in links, f"{path.name} does not end with a link to {neighbour.name}: {links}"
+
+
+def test_make_test_keeps_a_notebooks_cells_on_one_worker():
+    """nbval runs a notebook's cells in one kernel, in order: spread over xdist workers by the
+    default `--dist load`, a later cell could run where the earlier ones never did."""
+    makefile = (Path(__file__).resolve().parents[1] / "Makefile").read_text()
+    recipes = re.findall(r"^test(?:-full)?:.*\n\t(.*)$", makefile, flags=re.M)
+    assert len(recipes) == 2 and all("--nbval-lax notebooks" in r for r in recipes)
+    for recipe in recipes:
+        assert " -n " not in recipe or re.search(r"--dist[ =]load(scope|file)\b", recipe), recipe
