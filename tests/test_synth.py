@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import time
 from pathlib import Path
 
 import cv2
@@ -227,6 +228,49 @@ def test_sofa_legs_hide_under_the_sofa_from_above_and_show_from_the_floor():
     assert checked > 10
 
 
+def test_two_renderers_of_one_folder_render_it_once(tmp_path, monkeypatch):
+    """Two notebooks started at once on a fresh machine: the second waits for the first and
+    finds the set current; it never deletes the files the first one is writing."""
+    import threading
+
+    import selib.synth.dataset as ds
+
+    calls, original = [], ds._render_all
+
+    def slow_render(*args, **kw):
+        calls.append(threading.get_ident())
+        time.sleep(0.5)                    # long enough for the other thread to arrive
+        return original(*args, **kw)
+
+    monkeypatch.setattr(ds, "_render_all", slow_render)
+    out = tmp_path / "set"
+    threads = [threading.Thread(target=ds.generate, args=(out,), kwargs=dict(per_class=2, workers=1, progress=False))
+               for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(calls) == 1 and is_current(out, 2, 0, ds.SHORT_RANGE)
+    assert sorted(p.name for p in (out / "sofa").iterdir()) == ["sofa_0000.jpg", "sofa_0001.jpg"]
+
+
+def test_a_renderer_waits_for_the_folders_lock(tmp_path):
+    from selib._locks import held
+
+    import selib.synth.dataset as ds
+
+    out = tmp_path / "set"
+    done = []
+    with held(tmp_path / ".set.lock"):
+        import threading
+        t = threading.Thread(target=lambda: done.append(ds.generate(out, per_class=1, workers=1, progress=False)))
+        t.start()
+        t.join(1.0)
+        assert t.is_alive() and not done                 # waiting, not rendering
+    t.join(60)
+    assert done and is_current(out, 1, 0, ds.SHORT_RANGE)
+
+
 # ------------------------------------------------------------------ learnable
 @pytest.mark.slow
 def test_a_tiny_cnn_beats_chance():
@@ -237,8 +281,10 @@ def test_a_tiny_cnn_beats_chance():
     from keras import layers
 
     from selib.paths import data_dir
+    from selib.synth import ensure_builtin
 
-    size, root = 32, data_dir("synthchairs")
+    # on a fresh clone the set is rendered here or by the first notebook, whichever comes first
+    size, root = 32, ensure_builtin(data_dir("synthchairs").parent, progress=False)
 
     def load(lo: int, hi: int):
         x, y = [], []

@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from selib._locks import holder as _holder, try_lock as _try_lock, unlock as _unlock
 from selib.errors import ModelFileError, RunFolderError, RunLockedError
 from selib.training.config import as_recorded
 from selib.training.integrity import fingerprint, fingerprint_bytes, problem, problems, sealed, unsealed
@@ -494,43 +495,3 @@ def _csv(v) -> str:
     if isinstance(v, float):
         return "nan" if math.isnan(v) else repr(v)
     return str(v)
-
-
-def _try_lock(fd: int) -> bool:
-    try:
-        import fcntl
-
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
-            return False
-    except ImportError:  # Windows
-        import msvcrt
-
-        try:
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-            return True
-        except OSError:
-            return False
-
-
-def _unlock(fd: int) -> None:
-    try:
-        import fcntl
-
-        fcntl.flock(fd, fcntl.LOCK_UN)
-    except ImportError:
-        import msvcrt
-
-        with contextlib.suppress(OSError):
-            os.lseek(fd, 0, os.SEEK_SET)
-            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
-
-
-def _holder(fd: int) -> str:
-    try:
-        os.lseek(fd, 0, os.SEEK_SET)
-        return os.read(fd, 32).decode().strip() or "unknown"
-    except OSError:
-        return "unknown"
