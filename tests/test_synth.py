@@ -274,8 +274,9 @@ def test_a_renderer_waits_for_the_folders_lock(tmp_path):
 # ------------------------------------------------------------------ learnable
 @pytest.mark.slow
 def test_a_tiny_cnn_beats_chance():
-    """The built-in set, as committed (the renderer's output: see the byte-identity tests), is
-    learnable: read, not rendered again, since rendering 600 scenes costs more than training."""
+    """The built-in set that learners train on (data/synthchairs) is learnable. It is read, not
+    rendered again for this test: the notebooks need it anyway, and rendering costs more than
+    the training here."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
     from keras import layers
