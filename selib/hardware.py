@@ -82,6 +82,30 @@ def cpu_flags() -> set[str]:
     return set()
 
 
+#: the CPU features that decide how fast training runs, recorded with every result (the rest of
+#: /proc/cpuinfo's list is noise)
+SPEED_FLAGS = ("avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_tile",
+               "sse4_2", "neon", "asimd", "bf16", "sve")
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux: /proc/cpuinfo), else what :mod:`platform` knows."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def speed_flags() -> list[str]:
+    """The :data:`SPEED_FLAGS` this CPU has, sorted: what a timing needs next to it."""
+    flags = cpu_flags()
+    return sorted(f for f in SPEED_FLAGS if f in flags)
+
+
 def cpu_has_bf16(flags: set[str] | None = None) -> bool:
     """True when the CPU computes bfloat16 in hardware (AVX512_BF16 / AMX_BF16 / ARM BF16).
 

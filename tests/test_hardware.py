@@ -106,6 +106,14 @@ def test_cpu_flags_macos(monkeypatch):
     assert hw.cpu_flags() == {"feat_bf16", "neon"}
 
 
+def test_cpu_model_and_speed_flags_read_cpuinfo(monkeypatch):
+    info = "processor\t: 0\nmodel name\t: Test CPU 9000\nflags\t\t: fpu sse4_2 avx2 fma lahf_lm avx\n"
+    monkeypatch.setattr(hw.sys, "platform", "linux")
+    monkeypatch.setattr(hw, "open", lambda *a, **k: _FakeFile(info), raising=False)
+    assert hw.cpu_model() == "Test CPU 9000"
+    assert hw.speed_flags() == ["avx", "avx2", "fma", "sse4_2"]     # sorted, the noise (fpu, lahf_lm) left out
+
+
 def test_cpu_flags_real_machine_is_a_set():
     assert isinstance(hw.cpu_flags(), set)
     assert isinstance(hw.gpu_devices(), list)  # never raises on a CPU-only machine

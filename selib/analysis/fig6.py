@@ -19,7 +19,6 @@ import argparse
 import datetime as _dt
 import json
 import os
-import platform
 import re
 import sys
 from dataclasses import dataclass
@@ -150,22 +149,10 @@ def _shown(path: Path) -> str:
 
 
 def _hardware() -> dict:
-    from selib.hardware import device_summary
+    from selib.hardware import cpu_model, device_summary, speed_flags
 
-    info = device_summary()
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    from selib.hardware import cpu_flags
-    from selib.studies.record import CPU_FEATURES
-
-    flags = cpu_flags()   # the instruction sets that decide speed, as the study record keeps them
-    return {**info, "cpu": cpu, "cpu_flags": sorted(f for f in CPU_FEATURES if f in flags)}
+    # the CPU's model and speed-relevant flags, as the study record keeps them
+    return {**device_summary(), "cpu": cpu_model(), "cpu_flags": speed_flags()}
 
 
 def _records(table: pd.DataFrame) -> list[dict]:

@@ -23,7 +23,6 @@ import datetime as _dt
 import json
 import math
 import os
-import platform
 import sys
 from pathlib import Path
 from typing import Any
@@ -37,9 +36,6 @@ __all__ = ["FORMAT", "StudyRecord", "data_identity", "provenance", "flat_changes
 
 FORMAT = 1
 NUMBERS = ("accuracy", "n_test", "params", "epoch_seconds", "train_seconds")
-#: the CPU features that decide how fast a study trains (the rest of /proc/cpuinfo's list is noise)
-CPU_FEATURES = ("avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_tile",
-                "sse4_2", "neon", "asimd", "bf16", "sve")
 
 
 def _flat(config: TrainConfig) -> dict[str, Any]:
@@ -67,27 +63,16 @@ def data_identity(folder: str | os.PathLike | None) -> dict | None:
         return None
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def provenance(command: str) -> dict[str, Any]:
     """Who trained: the command, the date (UTC), the CPU model and its speed-relevant flags."""
     import keras
 
-    from selib.hardware import backend_name, cpu_flags, gpu_devices
+    from selib.hardware import backend_name, cpu_model, gpu_devices, speed_flags
 
     name = backend_name()
     version = getattr(sys.modules.get(name), "__version__", "")
-    flags = cpu_flags()
     return {"command": command, "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "cpu": _cpu_model(), "cpu_flags": sorted(f for f in CPU_FEATURES if f in flags),
+            "cpu": cpu_model(), "cpu_flags": speed_flags(),
             "cpus": os.cpu_count(), "gpus": list(gpu_devices()), "backend": f"{name} {version}".strip(),
             "keras": keras.__version__}
 
