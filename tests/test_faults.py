@@ -33,7 +33,7 @@ import pytest
 from selib.errors import ConfigError, ModelFileError, RunFolderError, RunLockedError
 from selib.training.config import TrainConfig
 from selib.training.run_folder import RunFolder, SimulatedCrash
-from toyfolder import CLASSES, ENV, REPO, TINY_SET, one_line_error, selib_cli, tiny_config
+from toyfolder import CLASSES, ENV, REPO, TINY_SET, one_line_error, selib_cli, tiny_config, truncate_half
 
 pytestmark = pytest.mark.usefixtures("eager_steps")   # steps run eagerly: see conftest
 CFG = tiny_config()
@@ -295,7 +295,7 @@ def _unfingerprinted(run: Path) -> Path:
     path = run / "backup" / "state.json"
     state = json.loads(path.read_text())
     for key in ("files", "seal"):
-        state.pop(key, None)
+        state.pop(key)                   # a KeyError: the backup was not fingerprinted to begin with
     path.write_text(json.dumps(state))
     return run
 
@@ -317,7 +317,7 @@ BACKUP_DAMAGE = [
     # a backup from before the fingerprints is trusted, so what catches damage there is loading it
     pytest.param("committed", _old(lambda r: _float_junk(np.nan)(_backup_file(r, "epoch"))),
                  r"epoch\d+\.weights\.h5 holds values that are not finite", id="old backup, weights NaN junk"),
-    pytest.param("committed", _old(lambda r: _truncate(_backup_file(r, "epoch"))),
+    pytest.param("committed", _old(lambda r: truncate_half(_backup_file(r, "epoch"))),
                  r"epoch\d+\.weights\.h5 will not load", id="old backup, truncated weights"),
     pytest.param("committed", lambda r: _flip_middle(_backup_file(r, "best-")), _CHANGED, id="best candidate bytes"),
     pytest.param("committed", lambda r: _change_digit(r / "backup" / "state.json"),
@@ -329,17 +329,18 @@ BACKUP_DAMAGE = [
 ]
 
 
-def _truncate(path: Path) -> None:
-    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+def _crashed_at(point: str, crash, out: Path, data: Path) -> Path:
+    """``out`` as a training that crashed at ``point`` leaves it (crash injection disarmed again)."""
+    crash(point)
+    with pytest.raises(SimulatedCrash):
+        _train(out, data)
+    crash(None)
+    return out
 
 
 @pytest.mark.parametrize("point, hurt, why", BACKUP_DAMAGE)
 def test_damaged_backup_warns_once_and_restarts_cleanly(point, hurt, why, crash, toy_data, tmp_path):
-    out = tmp_path / "run"
-    crash(point)
-    with pytest.raises(SimulatedCrash):
-        _train(out, toy_data)
-    crash(None)
+    out = _crashed_at(point, crash, tmp_path / "run", toy_data)
     hurt(out)
     with pytest.warns(RuntimeWarning, match=rf"the backup in .* is damaged: .*{why}.*; restarting this run from epoch 1") as w:
         _, trained = _train(out, toy_data)
@@ -349,11 +350,7 @@ def test_damaged_backup_warns_once_and_restarts_cleanly(point, hurt, why, crash,
 
 
 def test_an_intact_backup_still_resumes(crash, toy_data, tmp_path):
-    out = tmp_path / "run"
-    crash("commit#2")
-    with pytest.raises(SimulatedCrash):
-        _train(out, toy_data)
-    crash(None)
+    out = _crashed_at("commit#2", crash, tmp_path / "run", toy_data)
     _, trained = _train(out, toy_data)
     assert trained == [1]
 
@@ -383,15 +380,7 @@ def test_a_run_recorded_before_fingerprints_still_loads(run_copy, toy_data, caps
 
 
 def test_a_backup_recorded_before_fingerprints_still_resumes(crash, toy_data, tmp_path):
-    out = tmp_path / "run"
-    crash("commit#2")
-    with pytest.raises(SimulatedCrash):
-        _train(out, toy_data)
-    crash(None)
-    state = json.loads((out / "backup" / "state.json").read_text())
-    for key in ("files", "seal"):
-        state.pop(key)
-    (out / "backup" / "state.json").write_text(json.dumps(state))
+    out = _unfingerprinted(_crashed_at("commit#2", crash, tmp_path / "run", toy_data))
     _, trained = _train(out, toy_data)
     assert trained == [1]
 

@@ -24,7 +24,8 @@ import pytest
 
 from selib.errors import ModelFileError, RunFolderError, RunLockedError, TrainingDiverged
 from selib.training.run_folder import CRASH_ENV, CRASH_MODE_ENV, RunFolder, SimulatedCrash, reset_crash_points
-from toyfolder import CLASSES, ENV, REPO, TINY_SET, make_toy_folder, one_line_error, selib_cli, tiny_config
+from toyfolder import (CLASSES, ENV, REPO, TINY_SET, make_toy_folder, one_line_error, selib_cli, tiny_config,
+                       truncate_half)
 
 pytestmark = pytest.mark.usefixtures("eager_steps")   # steps run eagerly: see conftest
 CFG = tiny_config()                 # 2 epochs
@@ -165,15 +166,10 @@ def test_real_kill_inside_writes_then_rerun(toy_data, tmp_path):
 # ---------------------------------------------------------------------------------------------
 # 2. A damaged backup: one warning, a clean restart, never a crash on every later attempt.
 # ---------------------------------------------------------------------------------------------
-def _truncate(path: Path):
-    data = path.read_bytes()
-    path.write_bytes(data[: len(data) // 2])
-
-
 #: what each damage is refused for; the ``full`` cases take the same branch as a default one
 #: (a size that disagrees with the record; a state that is not JSON) and run in ``make test-full``
 DAMAGE = [
-    pytest.param(lambda b: _truncate(b / "epoch00001.weights.h5"), r"epoch00001\.weights\.h5 has \d+ bytes, \d+ were written",
+    pytest.param(lambda b: truncate_half(b / "epoch00001.weights.h5"), r"epoch00001\.weights\.h5 has \d+ bytes, \d+ were written",
                  id="truncated weights"),
     pytest.param(lambda b: (b / "epoch00001.weights.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"x" * 100),
                  r"epoch00001\.weights\.h5 has 108 bytes", id="garbage weights", marks=pytest.mark.full),
@@ -181,7 +177,7 @@ DAMAGE = [
                  id="weights missing"),
     pytest.param(lambda b: (b / "state.json").write_text("{not json"), r"its state cannot be read \(Expecting",
                  id="garbage state"),
-    pytest.param(lambda b: _truncate(b / "state.json"), r"its state cannot be read", id="truncated state",
+    pytest.param(lambda b: truncate_half(b / "state.json"), r"its state cannot be read", id="truncated state",
                  marks=pytest.mark.full),
     pytest.param(lambda b: (b / "state.json").write_text('{"epoch": 1, "colour": "red"}'),
                  r"its state cannot be read \(.*colour", id="state of another shape"),

@@ -80,6 +80,11 @@ def selib_cli(*args: str, env: dict | None = None, timeout: float = 300, **kw) -
                           env={**ENV, **(env or {})}, timeout=timeout, cwd=REPO, **kw)
 
 
+def truncate_half(path: Path) -> None:
+    """Keep the first half of a file's bytes: what an interrupted copy or a full disk leaves."""
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
 def one_line_error(stderr: str) -> str:
     """The single `selib: error:` line of a user error (asserts there is exactly one line)."""
     lines = [line for line in stderr.strip().splitlines() if line.strip()]
