@@ -107,12 +107,6 @@ def date(r: dict) -> str:
     return str(machine(r).get("date") or r.get("date") or "not recorded")
 
 
-def load(r: dict) -> str:
-    """The load average when the run started: how busy the machine was (timings depend on it)."""
-    m = machine(r)
-    return "not recorded" if m.get("load_avg_at_start") is None else f"{m['load_avg_at_start']:.2f}"
-
-
 def command(r: dict) -> str:
     return str(r.get("command") or "not recorded")
 
@@ -416,9 +410,10 @@ def recipe_runs(r: dict) -> Rendered:
                     SYNTH)
     body = [[f"{x['image_size']}²", str(x["epochs"]), str(x["seed"]), pct(x["test_accuracy"]),
              f"{x['n_test']}", minutes(x["train_seconds"]), code(x["command"])] for x in rows]
-    note = ("One seed each, a 240-image test split (one image is 0.42 points): a difference of a few "
-            "points between two rows is within what another seed could give. Training times were taken "
-            "with other jobs on the machine and compare only roughly.")
+    n = int(rows[0]["n_test"])
+    note = (f"One seed each, a {n}-image test split (one image is {100 / n:.2f} points): a difference of a "
+            "few points between two rows is within what another seed could give. The trainings ran one "
+            "after another, not interleaved, so their times compare only roughly.")
     return [head], [note, "", *table(["input", "epochs", "seed", "test accuracy", "test images",
                                        "training time", "command"], body)]
 
@@ -614,7 +609,7 @@ def render_page(results: dict[str, dict]) -> str:
         if name in KINDS:
             sections += [KINDS[name].question, ""]
         sections += [f"- command: {code(command(r))}", f"- hardware: {hardware(r)}; software: {software(r)}",
-                     f"- date: {date(r)}; load average at start: {load(r)}",
+                     f"- date: {date(r)}",
                      f"- data: {heads[0].data if heads else '–'}",
                      f"- file: `{r.get('_file', f'bench/results/{name}.json')}`", "", *detail, ""]
     lines += table(["question", "result", "data", "hardware", "date", "command"], rows)
