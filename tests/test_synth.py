@@ -235,16 +235,16 @@ def test_two_renderers_of_one_folder_render_it_once(tmp_path, monkeypatch):
 
     import selib.synth.dataset as ds
 
-    calls, original = [], ds._render_all
+    calls, original = [], ds._write_metadata
 
-    def slow_render(*args, **kw):
+    def slow_finish(*args, **kw):          # the last step of a render, before the set is current
         calls.append(threading.get_ident())
         time.sleep(0.5)                    # long enough for the other thread to arrive
         return original(*args, **kw)
 
-    monkeypatch.setattr(ds, "_render_all", slow_render)
+    monkeypatch.setattr(ds, "_write_metadata", slow_finish)
     out = tmp_path / "set"
-    threads = [threading.Thread(target=ds.generate, args=(out,), kwargs=dict(per_class=2, workers=1, progress=False))
+    threads = [threading.Thread(target=generate, args=(out,), kwargs=dict(per_class=2, workers=1, progress=False))
                for _ in range(2)]
     for t in threads:
         t.start()
@@ -255,20 +255,20 @@ def test_two_renderers_of_one_folder_render_it_once(tmp_path, monkeypatch):
 
 
 def test_a_renderer_waits_for_the_folders_lock(tmp_path):
-    from selib._locks import held
+    import threading
 
-    import selib.synth.dataset as ds
+    from selib._locks import held
+    from selib.synth.dataset import SHORT_RANGE
 
     out = tmp_path / "set"
     done = []
     with held(tmp_path / ".set.lock"):
-        import threading
-        t = threading.Thread(target=lambda: done.append(ds.generate(out, per_class=1, workers=1, progress=False)))
+        t = threading.Thread(target=lambda: done.append(generate(out, per_class=1, workers=1, progress=False)))
         t.start()
         t.join(1.0)
         assert t.is_alive() and not done                 # waiting, not rendering
     t.join(60)
-    assert done and is_current(out, 1, 0, ds.SHORT_RANGE)
+    assert done and is_current(out, 1, 0, SHORT_RANGE)
 
 
 # ------------------------------------------------------------------ learnable

@@ -9,11 +9,10 @@ from selib.synth.dataset import (
     DEFAULT_PER_CLASS,
     RENDERER_VERSION,
     encode_jpeg,
-    ensure_builtin,
-    generate,
     is_current,
     render_image,
 )
+from selib.synth.build import ensure_builtin, generate   # one renderer per folder at a time
 
 __all__ = ["CLASSES", "DEFAULT_DIR", "DEFAULT_PER_CLASS", "RENDERER_VERSION", "encode_jpeg",
            "ensure_builtin", "generate", "is_current", "render_image"]

@@ -17,7 +17,6 @@ import cv2
 import numpy as np
 
 from selib._children import interrupts_held, worker_pool
-from selib._locks import held
 from selib.synth.render import render_scene
 
 CLASSES: tuple[str, ...] = ("bench", "chair", "office_chair", "sofa")
@@ -120,17 +119,6 @@ def generate(out_dir: str | os.PathLike = DEFAULT_DIR, per_class: int = DEFAULT_
     short_range = (int(short_range[0]), int(short_range[1]))
     if not force and is_current(out, per_class, seed, short_range):
         return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # one renderer per folder: a second process (another notebook, another test worker) waits,
-    # then finds the set current, instead of deleting the files the first one is writing
-    with held(out.parent / f".{out.name}.lock"):
-        if force or not is_current(out, per_class, seed, short_range):
-            _render_all(out, per_class, seed, workers, progress, short_range)
-    return out
-
-
-def _render_all(out: Path, per_class: int, seed: int, workers: int | None, progress: bool,
-                short_range: tuple[int, int]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / MANIFEST).unlink(missing_ok=True)          # incomplete until the end
     for c in CLASSES:
@@ -160,6 +148,7 @@ def _render_all(out: Path, per_class: int, seed: int, workers: int | None, progr
     _write_metadata(out / "metadata.csv", rows)
     _write_atomic(out / MANIFEST, (json.dumps(_manifest(per_class, seed, short_range), indent=1)
                                    + "\n").encode())
+    return out
 
 
 def _bar(total: int, progress: bool, desc: str):
