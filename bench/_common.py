@@ -42,29 +42,21 @@ def load_avg() -> float | None:
 
 
 def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    from selib.hardware import cpu_model as model   # lazily: it imports Keras, after the backend is set
+
+    return model()
 
 
 ISA_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
 
 
 def cpu_isa() -> list[str]:
-    """The CPU's vector and bfloat16 instruction sets (from /proc/cpuinfo), which decide what a
-    CPU result can be compared with: float32 on AVX2 and bfloat16 on AVX512_BF16/AMX differ a lot."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                have = set(line.split(":", 1)[1].split())
-                return [f for f in ISA_FLAGS if f in have]
-    except OSError:
-        pass
-    return []
+    """The CPU's vector and bfloat16 instruction sets, which decide what a CPU result can be
+    compared with: float32 on AVX2 and bfloat16 on AVX512_BF16/AMX differ a lot."""
+    from selib.hardware import cpu_flags   # lazily: it imports Keras, after the backend is set
+
+    have = cpu_flags()
+    return [f for f in ISA_FLAGS if f in have]
 
 
 def utc_now() -> str:
