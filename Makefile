@@ -34,8 +34,8 @@ run: $(STAMP)
 	$(PY) -m selib run-series
 
 # --dist loadscope: a notebook's cells share one kernel, so they must run in order on one worker
-# (nbval's advice); a test module's module-scoped fixtures are then built once, and the largest
-# modules start first, so no worker idles at the end
+# (nbval's advice); a test module's module-scoped fixtures are then built once. conftest.py keeps
+# the notebooks together and starts the heaviest units first, so no worker idles at the end
 test: $(STAMP)
 	SELIB_PROFILE=ci $(PY) -m pytest tests --nbval-lax notebooks -p no:cacheprovider -n 2 --dist loadscope -m "not full"
 

@@ -152,7 +152,7 @@ def run_series(only: str | None = None, profile: str | None = None, data_dir: st
         from selib.synth import ensure_builtin
 
         t = time.perf_counter()
-        path = ensure_builtin(root / "data")
+        path = ensure_builtin(root / "data", profile=name)
         print(f"built-in dataset: {path.relative_to(root)} ({time.perf_counter() - t:.0f} s)", flush=True)
     rows, t0 = [], time.perf_counter()
     for nb in notebooks(only, root):

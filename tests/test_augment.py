@@ -257,6 +257,7 @@ _JAX_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow   # a JAX start-up in a fresh process
 def test_runs_on_jax_backend_inside_jit():
     if importlib.util.find_spec("jax") is None:
         pytest.skip("jax is not installed in this interpreter")

@@ -90,6 +90,7 @@ print(json.dumps({**{k: res.metrics[k] for k in ("replicas", "distribution", "ep
 
 
 @pytest.mark.slow
+@pytest.mark.full   # notebook 04 trains selib under the same strategy on two logical CPUs, and asserts it
 def test_mirrored_strategy_on_two_logical_cpus(toy_data, tmp_path):
     out = tmp_path / "mirror"
     res = subprocess.run([sys.executable, "-c", MIRRORED, str(toy_data), str(out)], capture_output=True,

@@ -115,6 +115,7 @@ def test_fit_validates_and_saves_the_average_but_trains_on_the_raw_weights(toy_d
     assert _close([_np(w) for w in res.model.trainable_variables], ends[best - 1]["avg"])
 
 
+@pytest.mark.slow   # two trainings, one of them crashed
 def test_resumed_run_trains_on_the_raw_weights_not_the_average(toy_data, tmp_path, crash):
     out = tmp_path / "run"
     first = Probe()

@@ -44,6 +44,7 @@ def runs(tmp_path_factory, toy_data):
     return root
 
 
+@pytest.mark.slow   # trains the tiny models it reads
 def test_record_matches_the_models_own_gates_and_reads_back(runs, toy_data, tmp_path):
     import selib
     from selib.analysis.excitation import collect_gates

@@ -43,6 +43,7 @@ print(json.dumps({
 """
 
 
+@pytest.mark.slow   # each backend in a fresh process
 @pytest.mark.parametrize("backend", ["tensorflow", pytest.param("jax", marks=needs_jax)])
 def test_gradients_wrt_feature_map(backend):
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3",

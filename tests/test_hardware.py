@@ -203,7 +203,7 @@ result = {"kind": dist.kind, "replicas": dist.replicas, "chief": dist.is_chief, 
 """
 
 
-@pytest.mark.full   # test_backends::test_mirrored_strategy_on_two_logical_cpus trains selib under the same strategy
+@pytest.mark.full   # notebook 04 trains selib under the same strategy (and test_backends does in make test-full)
 def test_tensorflow_mirrored_on_two_logical_cpus():
     out = run_script(script("""
         devices = hw.logical_cpus(2)

@@ -72,6 +72,7 @@ def test_every_flag_has_help_text():
     assert missing == []
 
 
+@pytest.mark.slow   # a TensorFlow start-up in a fresh process
 def test_every_public_name_imports():
     out = _python("import selib\n"
                   "missing = [n for n in selib.__all__ if getattr(selib, n, None) is None]\n"
@@ -80,12 +81,6 @@ def test_every_public_name_imports():
                   "print(missing)")
     assert out.stdout.strip().splitlines()[-1] == "[]"
 
-
-SAVE = """
-import sys, keras, selib
-inp = keras.Input((8, 8, 4))
-keras.Model(inp, selib.SqueezeExcite(ratio=2, name="se")(inp)).save(sys.argv[1])
-"""
 
 # the README's promise: nothing but `import selib` before Keras' own loader
 LOAD = """
@@ -97,9 +92,15 @@ print(json.dumps([type(layer).__name__ for layer in model.layers]))
 """
 
 
+@pytest.mark.slow   # a TensorFlow start-up in a fresh process
 def test_plain_keras_loads_a_saved_model_after_import_selib(tmp_path):
-    path = str(tmp_path / "se.keras")
-    _python(SAVE, path)
+    import keras
+
+    import selib
+
+    path = str(tmp_path / "se.keras")    # saved here; only the loading needs a fresh interpreter
+    inp = keras.Input((8, 8, 4))
+    keras.Model(inp, selib.SqueezeExcite(ratio=2, name="se")(inp)).save(path)
     out = _python(LOAD, path)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == ["InputLayer", "SqueezeExcite"]
     assert out.stderr.strip() == ""          # and quietly: no TensorFlow start-up notices

@@ -271,6 +271,25 @@ def test_a_renderer_waits_for_the_folders_lock(tmp_path):
     assert done and is_current(out, 1, 0, SHORT_RANGE)
 
 
+def test_a_small_profile_renders_the_first_images_of_the_full_set_in_its_own_folder(tmp_path, monkeypatch):
+    """The ``ci`` profile's set holds the full set's first images, byte for byte, in a folder of
+    its own: a test run never replaces the full set a learner rendered, nor the other way round."""
+    from selib.synth import build, builtin_size, ensure_builtin
+    from selib.synth.dataset import DEFAULT_PER_CLASS
+
+    assert builtin_size("ci") == ("synthchairs_150", 150)
+    assert builtin_size("cpu") == builtin_size("quick") == builtin_size(None) == ("synthchairs", DEFAULT_PER_CLASS)
+    monkeypatch.setattr(build, "PROFILE_PER_CLASS", {"ci": 1})
+    monkeypatch.setattr(build, "DEFAULT_PER_CLASS", 2)
+    small = ensure_builtin(tmp_path, progress=False, profile="ci")
+    full = ensure_builtin(tmp_path, progress=False, profile="cpu")
+    assert (small.name, full.name) == ("synthchairs_1", "synthchairs")
+    assert is_current(small, 1) and is_current(full, 2)       # neither replaced the other
+    for c in CLASSES:
+        assert [f.name for f in sorted((small / c).glob("*.jpg"))] == [f"{c}_0000.jpg"]
+        assert (small / c / f"{c}_0000.jpg").read_bytes() == (full / c / f"{c}_0000.jpg").read_bytes()
+
+
 # ------------------------------------------------------------------ learnable
 @pytest.mark.slow
 def test_a_tiny_cnn_beats_chance():
@@ -284,8 +303,10 @@ def test_a_tiny_cnn_beats_chance():
     from selib.paths import data_dir
     from selib.synth import ensure_builtin
 
-    # on a fresh clone the set is rendered here or by the first notebook, whichever comes first
-    size, root = 32, ensure_builtin(data_dir("synthchairs").parent, progress=False)
+    # on a fresh clone the set is rendered here or by the first notebook, whichever comes first;
+    # under the ci profile (`make test`) that is its 150 images per class, all this test reads
+    profile = os.environ.get("SELIB_PROFILE")
+    size, root = 32, ensure_builtin(data_dir("synthchairs").parent, progress=False, profile=profile)
 
     def load(lo: int, hi: int):
         x, y = [], []

@@ -69,7 +69,8 @@ class StudySession:
                 from selib.synth import ensure_builtin
 
                 train = ensure_train_set(self.size.train_per_class) or ensure_builtin(data_dir().parent,
-                                                                                   progress=False)
+                                                                                   progress=False,
+                                                                                   profile=self.profile)
                 self._folders = (train, ensure_test_set(self.size.test_images))
         return self._folders
 
@@ -109,7 +110,7 @@ def open_session(profile: str, data_dir: str | os.PathLike | None = None, comman
     out = Path(out_root) if out_root is not None else runs_dir() / "ablation"
     record = None
     if data_dir is None:
-        data = {"train": builtin_identity(size.train_per_class or _builtin_per_class(), 0),
+        data = {"train": builtin_identity(size.train_per_class or _builtin_per_class(profile), 0),
                 "test": builtin_identity(_per_class(size.test_images), 1) if size.test_images
                 else {"kind": "none"}}
         names = os.environ.get(STUDIES_ENV) and tuple(chosen)
@@ -119,10 +120,10 @@ def open_session(profile: str, data_dir: str | os.PathLike | None = None, comman
     return StudySession(profile, size, chosen, record, out, Path(data_dir) if data_dir else None)
 
 
-def _builtin_per_class() -> int:
-    from selib.synth.dataset import DEFAULT_PER_CLASS
+def _builtin_per_class(profile: str) -> int:
+    from selib.synth import builtin_size
 
-    return DEFAULT_PER_CLASS
+    return builtin_size(profile)[1]
 
 
 def _per_class(n_images: int) -> int:

@@ -12,7 +12,7 @@ from selib.synth.dataset import (
     is_current,
     render_image,
 )
-from selib.synth.build import ensure_builtin, generate   # one renderer per folder at a time
+from selib.synth.build import PROFILE_PER_CLASS, builtin_size, ensure_builtin, generate   # one renderer per folder at a time
 
-__all__ = ["CLASSES", "DEFAULT_DIR", "DEFAULT_PER_CLASS", "RENDERER_VERSION", "encode_jpeg",
-           "ensure_builtin", "generate", "is_current", "render_image"]
+__all__ = ["CLASSES", "DEFAULT_DIR", "DEFAULT_PER_CLASS", "PROFILE_PER_CLASS", "RENDERER_VERSION",
+           "builtin_size", "encode_jpeg", "ensure_builtin", "generate", "is_current", "render_image"]
