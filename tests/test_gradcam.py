@@ -1,8 +1,11 @@
 """Grad-CAM's gradient of a score w.r.t. a feature map, checked against known derivatives on
-each backend (a fresh interpreter per backend: Keras fixes its backend at first import)."""
+each backend (a fresh interpreter for a backend this process does not run: Keras fixes its
+backend at first import)."""
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import json
 import os
 import subprocess
@@ -43,14 +46,27 @@ print(json.dumps({
 """
 
 
-@pytest.mark.slow   # each backend in a fresh process
-@pytest.mark.parametrize("backend", ["tensorflow", pytest.param("jax", marks=needs_jax)])
-def test_gradients_wrt_feature_map(backend):
+def _run(code: str, backend: str) -> str:
+    """``code``'s output on ``backend``: in this process where it already runs that backend, else
+    in a fresh interpreter (a TensorFlow start-up costs seconds of CPU, so it is paid only once)."""
+    import keras
+
+    if keras.backend.backend() == backend:
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            exec(code, {})
+        return buf.getvalue()
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3",
            "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.run([sys.executable, "-c", GRADIENTS], cwd=REPO, env=env, capture_output=True,
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr[-4000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    return proc.stdout
+
+
+@pytest.mark.slow   # the other backend in a fresh process
+@pytest.mark.parametrize("backend", ["tensorflow", pytest.param("jax", marks=needs_jax)])
+def test_gradients_wrt_feature_map(backend):
+    out = json.loads(_run(GRADIENTS, backend).strip().splitlines()[-1])
     assert out["dtype"] == "float32" and out["shape"] == [2, 4, 4, 3]
     assert out["fmap"] < 1e-5 and out["gap"] < 1e-6 and out["square"] < 1e-4

@@ -67,6 +67,7 @@ def keras_r50():
     return keras.applications.ResNet50(weights=None)
 
 
+@pytest.mark.slow   # builds two ResNet-50s
 def test_default_preset_is_keras_resnet50_layer_by_layer(keras_r50):
     ours = se_resnet50(ratio=None)                  # no style argument: v1, like ResNet50
     assert keras_r50.count_params() == 25_636_712 == ours.count_params()
@@ -78,6 +79,7 @@ def test_default_preset_is_keras_resnet50_layer_by_layer(keras_r50):
     assert ours.input_shape == keras_r50.input_shape == (None, 224, 224, 3)
 
 
+@pytest.mark.slow   # builds every preset
 def test_v2_presets_are_the_preact_family():
     v1, v2 = se_resnet18((64, 64, 3), 4), se_resnet18v2((64, 64, 3), 4)
     assert "conv2_block1_preact_bn" in {l.name for l in v2.layers}
@@ -286,6 +288,7 @@ def test_imagenet_is_refused_and_missing_files_are_clear(tmp_path):
         se_resnet(**TINY, weights=tmp_path / "nope.weights.h5")
 
 
+@pytest.mark.slow   # builds and saves two ResNet-50s
 def test_keras_resnet50_weights_load_by_name(tmp_path, keras_r50):
     rng = np.random.default_rng(0)
     keras_r50.set_weights([rng.standard_normal(w.shape).astype("float32") for w in keras_r50.weights])
