@@ -48,7 +48,7 @@ print(json.dumps({
 
 def _run(code: str, backend: str) -> str:
     """``code``'s output on ``backend``: in this process where it already runs that backend, else
-    in a fresh interpreter (a TensorFlow start-up costs seconds of CPU, so it is paid only once)."""
+    in a fresh interpreter (each fresh TensorFlow start-up costs seconds of CPU)."""
     import keras
 
     if keras.backend.backend() == backend:
