@@ -44,7 +44,7 @@ MODELS = ("seed", "se_resnet18", "se_resnet50")
 
 
 def build(model: str, shape, classes: int, ratio, **net):
-    from selib.models import resnet as models
+    from selib import models
 
     if model == "seed":
         return models.se_resnet(shape, classes, depth=models.SEED_DEPTH, block="basic", style="preact",
