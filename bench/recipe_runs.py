@@ -1,13 +1,21 @@
-"""Collect finished ``selib train`` runs of one profile's variants into one result file.
+"""Collect finished ``selib train`` runs of one profile's variants into one result file, and
+compare the variants over their seeds.
 
-    python bench/recipe_runs.py --runs runs/cpu runs/pilot/cpu_s128_e20_seed42 runs/pilot/cpu_s112_e20_seed42 \\
+    python bench/recipe_runs.py --runs runs/cpu runs/pilot/cpu_e15_seed42 runs/pilot/cpu_e30_seed0 ... \\
         --json bench/results/cpu_recipe_synthchairs.json
 
-Each run folder already holds what was trained (``config.json``), on what (``manifest.json``) and
-what came out (``metrics.json``); this writes one row per run with the settings that differ
-between them, the saved model's test accuracy and the training seconds, plus the command that
-trains such a run (``selib train --profile P --set ...``) and the machine, so that
-``bench/report.py`` can show the comparison with its provenance. It trains nothing itself.
+Each run folder already holds what was trained (``config.json``) and what came out
+(``metrics.json``, with the data set's fingerprint); this writes one row per run with the
+settings that differ between them, the saved model's test accuracy and the training seconds,
+plus the command that trains such a run (``selib train --profile P --set ...``) and the machine,
+so that ``bench/report.py`` can show the comparison with its provenance. It trains nothing itself.
+
+**The comparison.** Runs with the same settings but the seed are one *recipe*. Each recipe gets
+its mean test accuracy with a 95 % t-interval over its seeds, and every other recipe its paired
+difference to the reference recipe (the first run's) over the seeds both trained, with the
+verdict read off that interval (:func:`selib.analysis.stats.effect_verdict`). Runs on different
+data (another fingerprint, e.g. before the built-in set was re-rendered) are refused: their
+accuracies do not compare.
 """
 from __future__ import annotations
 
@@ -16,11 +24,23 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
 
-#: the settings a recipe comparison varies, and how ``selib train`` sets each
-COMPARED = ("image_size", "epochs", "seed")
+#: the settings a recipe comparison varies (besides the seed), and how ``selib train`` sets each
+COMPARED = ("image_size", "epochs", "depth")
+
+
+def _changes(config) -> dict:
+    """The compared settings where ``config`` differs from its own profile, image size and epochs
+    always (they are what a shorter recipe changes first)."""
+    from selib.training.profiles import PROFILES
+
+    own = PROFILES.get(config.name)
+    return {k: config.get(k) for k in COMPARED
+            if k in ("image_size", "epochs") or own is None or config.get(k) != own.get(k)}
 
 
 def row(run: Path) -> dict:
@@ -29,13 +49,62 @@ def row(run: Path) -> dict:
 
     config = TrainConfig.load(run / "config.json")
     metrics = json.loads((run / "metrics.json").read_text())
-    settings = {k: config.get(k) for k in COMPARED}
-    cmd = (f"selib train --data data/synthchairs --profile {config.name} --seed {settings['seed']} "
-           f"--set image_size={settings['image_size']} --epochs {settings['epochs']} --out runs/<folder>")
-    return {"run": str(run.name), "profile": config.name, **settings,
+    changes = _changes(config)
+    sets = " ".join(f"--set {k}={json.dumps(list(v) if isinstance(v, tuple) else v, separators=(',', ':'))}"
+                    for k, v in changes.items() if k != "epochs")
+    cmd = (f"selib train --data data/synthchairs --profile {config.name} --seed {config.get('seed')} "
+           f"{sets} --epochs {changes['epochs']} --out runs/<folder>")
+    return {"run": str(run.name), "profile": config.name, "seed": config.get("seed"),
+            **{k: list(v) if isinstance(v, tuple) else v for k, v in changes.items()},
             "test_accuracy": metrics["test_accuracy"], "n_test": metrics.get("n_test"),
             "train_seconds": metrics.get("train_seconds"), "best_epoch": metrics.get("best_epoch"),
-            "precision": metrics.get("precision"), "command": cmd}
+            "precision": metrics.get("precision"), "data_fingerprint": metrics["data"]["fingerprint"],
+            "command": cmd}
+
+
+def recipe_name(r: dict) -> str:
+    """What a row's recipe is called: its compared settings but the seed."""
+    depth = f", blocks per stage {'-'.join(map(str, r['depth']))}" if r.get("depth") else ""
+    return f"{r['image_size']}², {r['epochs']} epochs{depth}"
+
+
+def _mean_interval(values: list[float], confidence: float = 0.95) -> tuple[float, float]:
+    """The t-interval of a mean (NaN for one value: one seed says nothing about the spread)."""
+    from scipy import stats
+
+    v = np.asarray(values, dtype=float)
+    if v.size < 2 or np.ptp(v) == 0:
+        return (float(v.mean()), float(v.mean())) if v.size > 1 else (float("nan"), float("nan"))
+    lo, hi = stats.t.interval(confidence, v.size - 1, loc=v.mean(), scale=stats.sem(v))
+    return float(lo), float(hi)
+
+
+def compare(rows: list[dict]) -> list[dict]:
+    """Each recipe over its seeds, in the order first seen; the first is the reference. Accuracies
+    and differences are in percentage points."""
+    from selib.analysis.stats import effect_verdict, paired_difference
+
+    by: dict[str, dict[int, dict]] = {}
+    for r in rows:
+        by.setdefault(recipe_name(r), {})[r["seed"]] = r
+    ref_name, ref = next(iter(by.items()))
+    out = []
+    for name, seeds in by.items():
+        acc = [100 * seeds[s]["test_accuracy"] for s in sorted(seeds)]
+        lo, hi = _mean_interval(acc)
+        secs = [seeds[s]["train_seconds"] for s in sorted(seeds)]
+        entry = {"recipe": name, "image_size": next(iter(seeds.values()))["image_size"],
+                 "epochs": next(iter(seeds.values()))["epochs"], "seeds": sorted(seeds),
+                 "mean_accuracy": float(np.mean(acc)), "accuracy_lo": lo, "accuracy_hi": hi,
+                 "median_train_seconds": float(np.median(secs)), "reference": name == ref_name}
+        shared = sorted(set(seeds) & set(ref))
+        if name != ref_name and shared:
+            d = paired_difference([100 * seeds[s]["test_accuracy"] for s in shared],
+                                  [100 * ref[s]["test_accuracy"] for s in shared])
+            entry["vs_reference"] = {"seeds": shared, "mean": d.mean, "lo": d.lo, "hi": d.hi, "p": d.p,
+                                     "verdict": effect_verdict(d, what=name, unit="points")}
+        out.append(entry)
+    return out
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -46,12 +115,18 @@ def main(argv: list[str] | None = None) -> dict:
     missing = [str(r) for r in a.runs if not (r / "metrics.json").is_file()]
     if missing:
         ap.error(f"not a finished run (no metrics.json): {', '.join(missing)}")
+    rows = [row(r) for r in a.runs]
+    other = [r["run"] for r in rows if r["data_fingerprint"] != rows[0]["data_fingerprint"]]
+    if other:
+        ap.error(f"trained on other data than {rows[0]['run']} (another fingerprint), so their "
+                 f"accuracies do not compare: {', '.join(other)}")
     res = {"machine": C.machine_info(), "command": "python bench/recipe_runs.py " + " ".join(argv or sys.argv[1:]),
-           "data": "synthchairs", "rows": [row(r) for r in a.runs]}
+           "data": "synthchairs", "rows": rows, "recipes": compare(rows)}
     C.write_json(a.json, res)
-    for r in res["rows"]:
-        print(f"{r['image_size']}², {r['epochs']} epochs, seed {r['seed']}: {100 * r['test_accuracy']:.2f} % "
-              f"in {r['train_seconds'] / 60:.1f} min")
+    for r in res["recipes"]:
+        print(f"{r['recipe']}: {r['mean_accuracy']:.2f} % (95 % CI {r['accuracy_lo']:.2f} to "
+              f"{r['accuracy_hi']:.2f}, seeds {r['seeds']}), median {r['median_train_seconds'] / 60:.1f} min"
+              + (f"; {r['vs_reference']['verdict']}" if "vs_reference" in r else ""))
     return res
 
 

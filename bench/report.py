@@ -402,6 +402,39 @@ def profile_epoch(r: dict) -> Rendered:
 
 
 def recipe_runs(r: dict) -> Rendered:
+    if "recipes" not in r:
+        return _recipe_rows_only(r)
+    recs, n = r["recipes"], int(r["rows"][0]["n_test"])
+    ref = recs[0]
+    profile = r["rows"][0]["profile"]
+
+    def mean_ci(x: dict) -> str:
+        return (f"{x['mean_accuracy']:.2f} % (95 % CI {x['accuracy_lo']:.2f} to {x['accuracy_hi']:.2f})"
+                if len(x["seeds"]) > 1 else f"{x['mean_accuracy']:.2f} % (one seed)")
+
+    head = Headline(f"the `{profile}` profile on the built-in dataset, shorter recipes against its own "
+                    f"({ref['recipe']}), paired by seed",
+                    f"{ref['recipe']}: {mean_ci(ref)} over {len(ref['seeds'])} seeds; "
+                    + "; ".join(f"{x['recipe']}: {mean_ci(x)}, {x['vs_reference']['verdict']}"
+                                for x in recs[1:] if "vs_reference" in x), SYNTH)
+    summary = [[x["recipe"], ", ".join(map(str, x["seeds"])), mean_ci(x),
+                "reference" if x["reference"] else
+                (f"{x['vs_reference']['mean']:+.2f} (95 % CI {x['vs_reference']['lo']:+.2f} to "
+                 f"{x['vs_reference']['hi']:+.2f})" if "vs_reference" in x else "no shared seed"),
+                minutes(x["median_train_seconds"])] for x in recs]
+    runs = [[f"{x['image_size']}²", str(x["epochs"]), str(x["seed"]), pct(x["test_accuracy"]),
+             minutes(x["train_seconds"]), code(x["command"])] for x in r["rows"]]
+    note = (f"Test accuracy on the split's {n} test images (one image is {100 / n:.2f} points); the "
+            "difference is paired by seed (same split, same initial weights). The trainings ran one "
+            "after another beside other work, not interleaved, so their times compare only roughly; "
+            "the steps a recipe trains (epochs × images) are its exact cost.")
+    return [head], [note, "", *table(["recipe", "seeds", "mean test accuracy", "difference to the reference, points",
+                                      "median training time"], summary), "",
+                    *table(["input", "epochs", "seed", "test accuracy", "training time", "command"], runs)]
+
+
+def _recipe_rows_only(r: dict) -> Rendered:
+    """A record written before recipes were compared over seeds: one row per run."""
     rows = sorted(r["rows"], key=lambda x: (-x["image_size"], -x["epochs"]))
     ref = rows[0]
     head = Headline(f"the `{ref['profile']}` profile on the built-in dataset (seed {ref['seed']})",

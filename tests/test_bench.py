@@ -329,3 +329,48 @@ def test_main_job_tiny_trains_both_trees(tmp_path):
     assert {"baseline", "candidate"} <= row.keys()
     assert all(0 <= row[a]["test_accuracy"] <= 1 for a in ("baseline", "candidate")), row
     assert json.loads((tmp_path / "mj.json").read_text())["baseline_commit"]
+
+
+def _fake_run(folder: Path, seed: int, epochs: int, accuracy: float, fingerprint: str = "abc",
+              **changes) -> Path:
+    """A finished run folder as ``selib train`` leaves it, as far as recipe_runs reads it."""
+    from selib.training.profiles import PROFILES
+
+    folder.mkdir(parents=True)
+    PROFILES["cpu"].replace(seed=seed, epochs=epochs, **changes).save(folder / "config.json")
+    (folder / "metrics.json").write_text(json.dumps(
+        {"test_accuracy": accuracy, "n_test": 240, "train_seconds": 60.0 * epochs, "best_epoch": epochs,
+         "precision": "float32", "data": {"fingerprint": fingerprint}}))
+    return folder
+
+
+def test_recipe_runs_pairs_recipes_by_seed_and_reads_the_verdict_off_the_interval(tmp_path):
+    rr = _load("recipe_runs")
+    runs = [_fake_run(tmp_path / "ref0", 0, 30, 0.88), _fake_run(tmp_path / "ref1", 1, 30, 0.87),
+            _fake_run(tmp_path / "ref2", 2, 30, 0.89), _fake_run(tmp_path / "short0", 0, 15, 0.84),
+            _fake_run(tmp_path / "short1", 1, 15, 0.82), _fake_run(tmp_path / "short2", 2, 15, 0.86),
+            _fake_run(tmp_path / "thin", 0, 30, 0.88, depth=(1, 1, 1, 1))]
+    res = rr.main(["--runs", *map(str, runs), "--json", str(tmp_path / "r.json")])
+    ref, short, thin = res["recipes"]
+    assert thin["recipe"] == "144², 30 epochs, blocks per stage 1-1-1-1" and thin["seeds"] == [0]
+    assert "--set depth=[1,1,1,1]" in res["rows"][-1]["command"] and "depth" not in res["rows"][0]
+    assert "one seed cannot give an interval" in thin["vs_reference"]["verdict"]
+    assert ref["reference"] and "vs_reference" not in ref
+    assert ref["mean_accuracy"] == pytest.approx(88.0)
+    # t-interval of three seeds 87, 88, 89: mean ± t(0.975, 2) * 1 / sqrt(3)
+    assert ref["accuracy_hi"] - 88.0 == pytest.approx(4.303 / math.sqrt(3), abs=1e-3)
+    vs = short["vs_reference"]
+    assert vs["seeds"] == [0, 1, 2] and vs["mean"] == pytest.approx(-4.0)   # -4, -5, -3 points
+    assert vs["hi"] < 0 and "hurts by 4.0" in vs["verdict"]
+    assert json.loads((tmp_path / "r.json").read_text())["recipes"][1]["epochs"] == 15
+    res["machine"]["date"] = "2026-01-01 00:00 UTC"
+    page = _load("report").render_page({"cpu_recipe_synthchairs": res})
+    assert "144², 15 epochs hurts by 4.0" in page and "88.00 % (95 % CI 85.52 to 90.48)" in page
+
+
+def test_recipe_runs_refuses_runs_on_other_data(tmp_path):
+    rr = _load("recipe_runs")
+    a = _fake_run(tmp_path / "a", 0, 30, 0.88)
+    b = _fake_run(tmp_path / "b", 0, 15, 0.80, fingerprint="other")
+    with pytest.raises(SystemExit):
+        rr.main(["--runs", str(a), str(b)])
