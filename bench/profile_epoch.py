@@ -9,7 +9,7 @@ Each variant is the ``cpu`` profile's network and training step (:func:`selib.bu
 :func:`selib.training.optimizers.compile_model`, ``model.fit`` on uint8 batches, as
 ``selib train`` runs it) with **one** thing changed: augmentation off, SE off, the weight
 average off, plain SGD instead of AdamW, batch normalisation replaced by an identity, a
-smaller input, another thread layout, or the JAX backend. The difference to ``full`` is what
+smaller input, another thread layout, or the JAX or PyTorch backend. The difference to ``full`` is what
 that piece costs. Every variant runs in its own process (the backend, the precision and
 TensorFlow's thread pools are fixed at start-up), after a warm-up that traces and compiles the
 step, and reports the median seconds per step over ``--rounds`` timed passes of ``--steps``
@@ -54,6 +54,9 @@ VARIANTS: dict[str, tuple[dict, dict, str]] = {
     # compare with no_ema: fit() on in-memory arrays with the weight average fails on JAX
     # ("donate the same buffer twice"); selib's own trainer, which feeds a PyDataset, does not
     "jax": ({"use_ema": False}, {"KERAS_BACKEND": "jax"}, "the JAX backend (XLA on the CPU), weight average off"),
+    # PyTorch is not one of selib's dependencies: run this script with a Python that has it (its
+    # CPU build, e.g. `pip install torch==2.13.0`); without it the row reports the import error
+    "torch": ({}, {"KERAS_BACKEND": "torch"}, "the PyTorch backend (its CPU build)"),
 }
 
 

@@ -401,6 +401,23 @@ def profile_epoch(r: dict) -> Rendered:
                                       "CPU ms/image", "wall ×", "CPU ×"], body)]
 
 
+def backends(r: dict) -> Rendered:
+    """profile_epoch's backend variants: each backend's time per image against TensorFlow's."""
+    _heads, detail = profile_epoch(r)
+    ok = {x["variant"]: x for x in r["summary"] if "error" not in x}
+    names = {"jax": "JAX (both without the weight average)", "torch": "PyTorch"}
+    head = Headline("which Keras backend trains the `cpu` profile fastest on a CPU (float32)",
+                    "against TensorFlow's CPU time per image: " + "; ".join(
+                        f"{names[k]} {ratio(ok[k]['cpu_ratio'])} ({ratio(ok[k]['wall_ratio'])} wall)"
+                        for k in names if k in ok), GENERATED)
+    note = ("A backend is only worth choosing automatically if it is clearly faster. Each backend ran in "
+            "a process of its own, and on a shared 2-core machine the wall clock of one variant moves "
+            "by more than a tenth between runs (compare `full` here and in the table above), so only "
+            "a large ratio would count. PyTorch ran from its CPU build (`pip install torch==2.13.0`), "
+            "which selib does not install.")
+    return [head], [note, "", *detail]
+
+
 def recipe_runs(r: dict) -> Rendered:
     if "recipes" not in r:
         return _recipe_rows_only(r)
@@ -554,6 +571,9 @@ KINDS: dict[str, Kind] = {
                                    recipe_runs),
     "profile_epoch": Kind("Where a CPU spends a training step",
                           "The `cpu` profile's step in float32, one piece changed at a time.", profile_epoch),
+    "profile_epoch_backends": Kind("Which Keras backend trains fastest on a CPU",
+                                   "The `cpu` profile's step in float32 on TensorFlow, JAX and PyTorch.",
+                                   backends),
     "06_ablation": Kind("Notebook 06: SE and its ablations on synthchairs",
                         "Paired seeds, the study recipe of notebook 06, a separately rendered test set.", ablation),
     "fig6": Kind("Notebook 05: the paper's Fig. 6 over several models",

@@ -374,3 +374,17 @@ def test_recipe_runs_refuses_runs_on_other_data(tmp_path):
     b = _fake_run(tmp_path / "b", 0, 15, 0.80, fingerprint="other")
     with pytest.raises(SystemExit):
         rr.main(["--runs", str(a), str(b)])
+
+
+def test_profile_epoch_ratios_and_a_missing_backend_reported_not_dropped():
+    pe = _load("profile_epoch")
+    assert not pe._in_process("torch") and not pe._in_process("jax") and pe._in_process("no_bn")
+    rows = [{"variant": "full", "what": "", "process": "shared", "wall_per_image": 0.02, "cpu_per_image": 0.04},
+            {"variant": "no_ema", "what": "", "process": "shared", "wall_per_image": 0.02, "cpu_per_image": 0.036},
+            {"variant": "jax", "what": "", "process": "own", "wall_per_image": 0.03, "cpu_per_image": 0.045},
+            {"variant": "torch", "error": "ModuleNotFoundError: No module named 'torch'"}]
+    out = {r["variant"]: r for r in pe.summarize(rows)}
+    assert out["no_ema"]["cpu_ratio"] == pytest.approx(0.9)
+    assert out["jax"]["reference"] == "no_ema" and out["jax"]["cpu_ratio"] == pytest.approx(1.25)
+    assert "No module named 'torch'" in out["torch"]["error"]
+    assert "No module named 'torch'" in pe.markdown(list(out.values()))
