@@ -49,6 +49,7 @@ VARIANTS: dict[str, tuple[dict, dict, str]] = {
     "size128": ({"image_size": 128}, {}, "input 128² instead of 144²"),
     "size112": ({"image_size": 112}, {}, "input 112²"),
     "size96": ({"image_size": 96}, {}, "input 96²"),
+    "depth1111": ({"depth": (1, 1, 1, 1)}, {}, "one block per stage (an SE-ResNet-10) instead of two"),
     "batch64": ({"batch_size": 64}, {}, "batch 64 (per-image time)"),
     "inter_op1": ({}, {"SELIB_PROFILE_INTER_OP": "1"}, "TensorFlow: one inter-op thread"),
     # compare with no_ema: fit() on in-memory arrays with the weight average fails on JAX

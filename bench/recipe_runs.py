@@ -57,6 +57,7 @@ def row(run: Path) -> dict:
     return {"run": str(run.name), "profile": config.name, "seed": config.get("seed"),
             **{k: list(v) if isinstance(v, tuple) else v for k, v in changes.items()},
             "test_accuracy": metrics["test_accuracy"], "n_test": metrics.get("n_test"),
+            "n_train": metrics.get("n_train"),
             "train_seconds": metrics.get("train_seconds"), "best_epoch": metrics.get("best_epoch"),
             "precision": metrics.get("precision"), "data_fingerprint": metrics["data"]["fingerprint"],
             "command": cmd}
@@ -81,7 +82,8 @@ def _mean_interval(values: list[float], confidence: float = 0.95) -> tuple[float
 
 def compare(rows: list[dict]) -> list[dict]:
     """Each recipe over its seeds, in the order first seen; the first is the reference. Accuracies
-    and differences are in percentage points."""
+    and differences are in percentage points; ``images_share`` is how many images the recipe
+    trains on (epochs × training images) against the reference, its exact cost in steps."""
     from selib.analysis.stats import effect_verdict, paired_difference
 
     by: dict[str, dict[int, dict]] = {}
@@ -93,8 +95,12 @@ def compare(rows: list[dict]) -> list[dict]:
         acc = [100 * seeds[s]["test_accuracy"] for s in sorted(seeds)]
         lo, hi = _mean_interval(acc)
         secs = [seeds[s]["train_seconds"] for s in sorted(seeds)]
-        entry = {"recipe": name, "image_size": next(iter(seeds.values()))["image_size"],
-                 "epochs": next(iter(seeds.values()))["epochs"], "seeds": sorted(seeds),
+        first, ref_first = next(iter(seeds.values())), next(iter(ref.values()))
+        entry = {"recipe": name, "image_size": first["image_size"], "epochs": first["epochs"],
+                 "seeds": sorted(seeds),
+                 # the exact cost: images trained on, against the reference's (timings move with the load)
+                 "images_share": (first["epochs"] * first["n_train"]) / (ref_first["epochs"] * ref_first["n_train"])
+                 if first.get("n_train") and ref_first.get("n_train") else None,
                  "mean_accuracy": float(np.mean(acc)), "accuracy_lo": lo, "accuracy_hi": hi,
                  "median_train_seconds": float(np.median(secs)), "reference": name == ref_name}
         shared = sorted(set(seeds) & set(ref))
@@ -124,8 +130,9 @@ def main(argv: list[str] | None = None) -> dict:
            "data": "synthchairs", "rows": rows, "recipes": compare(rows)}
     C.write_json(a.json, res)
     for r in res["recipes"]:
-        print(f"{r['recipe']}: {r['mean_accuracy']:.2f} % (95 % CI {r['accuracy_lo']:.2f} to "
-              f"{r['accuracy_hi']:.2f}, seeds {r['seeds']}), median {r['median_train_seconds'] / 60:.1f} min"
+        spread = (f"95 % CI {r['accuracy_lo']:.2f} to {r['accuracy_hi']:.2f}, seeds {r['seeds']}"
+                  if len(r["seeds"]) > 1 else f"one seed, {r['seeds'][0]}")
+        print(f"{r['recipe']}: {r['mean_accuracy']:.2f} % ({spread}), median {r['median_train_seconds'] / 60:.1f} min"
               + (f"; {r['vs_reference']['verdict']}" if "vs_reference" in r else ""))
     return res
 

@@ -401,21 +401,34 @@ def profile_epoch(r: dict) -> Rendered:
                                       "CPU ms/image", "wall ×", "CPU ×"], body)]
 
 
+def _step_ratios(r: dict, names: dict[str, str]) -> str:
+    """``name ratio× (ratio× wall)`` for the named variants of a profile_epoch result."""
+    ok = {x["variant"]: x for x in r["summary"] if "error" not in x}
+    return "; ".join(f"{label} {ratio(ok[k]['cpu_ratio'])} ({ratio(ok[k]['wall_ratio'])} wall)"
+                     for k, label in names.items() if k in ok)
+
+
 def backends(r: dict) -> Rendered:
     """profile_epoch's backend variants: each backend's time per image against TensorFlow's."""
     _heads, detail = profile_epoch(r)
-    ok = {x["variant"]: x for x in r["summary"] if "error" not in x}
-    names = {"jax": "JAX (both without the weight average)", "torch": "PyTorch"}
     head = Headline("which Keras backend trains the `cpu` profile fastest on a CPU (float32)",
-                    "against TensorFlow's CPU time per image: " + "; ".join(
-                        f"{names[k]} {ratio(ok[k]['cpu_ratio'])} ({ratio(ok[k]['wall_ratio'])} wall)"
-                        for k in names if k in ok), GENERATED)
+                    "against TensorFlow's CPU time per image: " + _step_ratios(
+                        r, {"jax": "JAX (both without the weight average)", "torch": "PyTorch"}), GENERATED)
     note = ("A backend is only worth choosing automatically if it is clearly faster. Each backend ran in "
             "a process of its own, and on a shared 2-core machine the wall clock of one variant moves "
             "by more than a tenth between runs (compare `full` here and in the table above), so only "
             "a large ratio would count. PyTorch ran from its CPU build (`pip install torch==2.13.0`), "
             "which selib does not install.")
     return [head], [note, "", *detail]
+
+
+def step_depth(r: dict) -> Rendered:
+    """profile_epoch's depth and input-size variants: what a cheaper network's step costs."""
+    _heads, detail = profile_epoch(r)
+    head = Headline("what a shallower network or a smaller input saves per `cpu`-profile step (float32)",
+                    "CPU time per image against the profile's own step: " + _step_ratios(
+                        r, {"depth1111": "one block per stage", "size128": "128² input"}), GENERATED)
+    return [head], detail
 
 
 def recipe_runs(r: dict) -> Rendered:
@@ -438,15 +451,17 @@ def recipe_runs(r: dict) -> Rendered:
                 "reference" if x["reference"] else
                 (f"{x['vs_reference']['mean']:+.2f} (95 % CI {x['vs_reference']['lo']:+.2f} to "
                  f"{x['vs_reference']['hi']:+.2f})" if "vs_reference" in x else "no shared seed"),
-                minutes(x["median_train_seconds"])] for x in recs]
+                ratio(x.get("images_share"))] for x in recs]
     runs = [[f"{x['image_size']}²", str(x["epochs"]), str(x["seed"]), pct(x["test_accuracy"]),
              minutes(x["train_seconds"]), code(x["command"])] for x in r["rows"]]
     note = (f"Test accuracy on the split's {n} test images (one image is {100 / n:.2f} points); the "
-            "difference is paired by seed (same split, same initial weights). The trainings ran one "
-            "after another beside other work, not interleaved, so their times compare only roughly; "
-            "the steps a recipe trains (epochs × images) are its exact cost.")
+            "difference is paired by seed (same split, same initial weights). A recipe's cost is given "
+            "as the images it trains on (epochs × training images) against the reference's, which is "
+            "exact; what one step costs at another depth is measured in the step profile "
+            "(`bench/profile_epoch.py`). The training times below ran one after another beside other "
+            "work, some paused part-way, so they do not measure the recipes' cost.")
     return [head], [note, "", *table(["recipe", "seeds", "mean test accuracy", "difference to the reference, points",
-                                      "median training time"], summary), "",
+                                      "images trained on"], summary), "",
                     *table(["input", "epochs", "seed", "test accuracy", "training time", "command"], runs)]
 
 
@@ -578,6 +593,9 @@ KINDS: dict[str, Kind] = {
     "profile_epoch_backends": Kind("Which Keras backend trains fastest on a CPU",
                                    "The `cpu` profile's step in float32 on TensorFlow, JAX and PyTorch.",
                                    backends),
+    "profile_epoch_depth": Kind("What a shallower network saves per step",
+                                "The `cpu` profile's step in float32 with one block per stage, or a 128² input.",
+                                step_depth),
     "06_ablation": Kind("Notebook 06: SE and its ablations on synthchairs",
                         "Paired seeds, the study recipe of notebook 06, a separately rendered test set.", ablation),
     "fig6": Kind("Notebook 05: the paper's Fig. 6 over several models",

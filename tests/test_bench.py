@@ -339,7 +339,7 @@ def _fake_run(folder: Path, seed: int, epochs: int, accuracy: float, fingerprint
     folder.mkdir(parents=True)
     PROFILES["cpu"].replace(seed=seed, epochs=epochs, **changes).save(folder / "config.json")
     (folder / "metrics.json").write_text(json.dumps(
-        {"test_accuracy": accuracy, "n_test": 240, "train_seconds": 60.0 * epochs, "best_epoch": epochs,
+        {"test_accuracy": accuracy, "n_test": 240, "n_train": 864, "train_seconds": 60.0 * epochs, "best_epoch": epochs,
          "precision": "float32", "data": {"fingerprint": fingerprint}}))
     return folder
 
@@ -362,6 +362,7 @@ def test_recipe_runs_pairs_recipes_by_seed_and_reads_the_verdict_off_the_interva
     vs = short["vs_reference"]
     assert vs["seeds"] == [0, 1, 2] and vs["mean"] == pytest.approx(-4.0)   # -4, -5, -3 points
     assert vs["hi"] < 0 and "hurts by 4.0" in vs["verdict"]
+    assert short["images_share"] == pytest.approx(0.5) and thin["images_share"] == pytest.approx(1.0)
     assert json.loads((tmp_path / "r.json").read_text())["recipes"][1]["epochs"] == 15
     res["machine"]["date"] = "2026-01-01 00:00 UTC"
     page = _load("report").render_page({"cpu_recipe_synthchairs": res})
