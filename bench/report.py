@@ -455,7 +455,7 @@ def recipe_runs(r: dict) -> Rendered:
     runs = [[f"{x['image_size']}²", str(x["epochs"]), str(x["seed"]), pct(x["test_accuracy"]),
              minutes(x["train_seconds"]), code(x["command"])] for x in r["rows"]]
     note = (f"Test accuracy on the split's {n} test images (one image is {100 / n:.2f} points); the "
-            "difference is paired by seed (same split, same initial weights). A recipe's cost is given "
+            "difference is paired by seed (the same split, and the same seed for the weights and the batch order). A recipe's cost is given "
             "as the images it trains on (epochs × training images) against the reference's, which is "
             "exact; what one step costs at another depth is measured in the step profile "
             "(`bench/profile_epoch.py`). The training times below ran one after another beside other "
