@@ -24,8 +24,6 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
 
@@ -49,13 +47,12 @@ def row(run: Path) -> dict:
 
     config = TrainConfig.load(run / "config.json")
     metrics = json.loads((run / "metrics.json").read_text())
-    changes = _changes(config)
-    sets = " ".join(f"--set {k}={json.dumps(list(v) if isinstance(v, tuple) else v, separators=(',', ':'))}"
-                    for k, v in changes.items() if k != "epochs")
+    changes = {k: list(v) if isinstance(v, tuple) else v for k, v in _changes(config).items()}
+    sets = " ".join(f"--set {k}={json.dumps(v, separators=(',', ':'))}" for k, v in changes.items() if k != "epochs")
     cmd = (f"selib train --data data/synthchairs --profile {config.name} --seed {config.get('seed')} "
            f"{sets} --epochs {changes['epochs']} --out runs/<folder>")
     return {"run": str(run.name), "profile": config.name, "seed": config.get("seed"),
-            **{k: list(v) if isinstance(v, tuple) else v for k, v in changes.items()},
+            **changes,
             "test_accuracy": metrics["test_accuracy"], "n_test": metrics.get("n_test"),
             "n_train": metrics.get("n_train"),
             "train_seconds": metrics.get("train_seconds"), "best_epoch": metrics.get("best_epoch"),
@@ -67,17 +64,6 @@ def recipe_name(r: dict) -> str:
     """What a row's recipe is called: its compared settings but the seed."""
     depth = f", blocks per stage {'-'.join(map(str, r['depth']))}" if r.get("depth") else ""
     return f"{r['image_size']}², {r['epochs']} epochs{depth}"
-
-
-def _mean_interval(values: list[float], confidence: float = 0.95) -> tuple[float, float]:
-    """The t-interval of a mean (NaN for one value: one seed says nothing about the spread)."""
-    from scipy import stats
-
-    v = np.asarray(values, dtype=float)
-    if v.size < 2 or np.ptp(v) == 0:
-        return (float(v.mean()), float(v.mean())) if v.size > 1 else (float("nan"), float("nan"))
-    lo, hi = stats.t.interval(confidence, v.size - 1, loc=v.mean(), scale=stats.sem(v))
-    return float(lo), float(hi)
 
 
 def compare(rows: list[dict]) -> list[dict]:
@@ -93,16 +79,15 @@ def compare(rows: list[dict]) -> list[dict]:
     out = []
     for name, seeds in by.items():
         acc = [100 * seeds[s]["test_accuracy"] for s in sorted(seeds)]
-        lo, hi = _mean_interval(acc)
-        secs = [seeds[s]["train_seconds"] for s in sorted(seeds)]
+        own = paired_difference(acc, [0.0] * len(acc))   # the mean's t-interval, as main_job gives it
         first, ref_first = next(iter(seeds.values())), next(iter(ref.values()))
         entry = {"recipe": name, "image_size": first["image_size"], "epochs": first["epochs"],
                  "seeds": sorted(seeds),
                  # the exact cost: images trained on, against the reference's (timings move with the load)
                  "images_share": (first["epochs"] * first["n_train"]) / (ref_first["epochs"] * ref_first["n_train"])
                  if first.get("n_train") and ref_first.get("n_train") else None,
-                 "mean_accuracy": float(np.mean(acc)), "accuracy_lo": lo, "accuracy_hi": hi,
-                 "median_train_seconds": float(np.median(secs)), "reference": name == ref_name}
+                 "mean_accuracy": own.mean, "accuracy_lo": own.lo, "accuracy_hi": own.hi,
+                 "reference": name == ref_name}
         shared = sorted(set(seeds) & set(ref))
         if name != ref_name and shared:
             d = paired_difference([100 * seeds[s]["test_accuracy"] for s in shared],
@@ -132,7 +117,7 @@ def main(argv: list[str] | None = None) -> dict:
     for r in res["recipes"]:
         spread = (f"95 % CI {r['accuracy_lo']:.2f} to {r['accuracy_hi']:.2f}, seeds {r['seeds']}"
                   if len(r["seeds"]) > 1 else f"one seed, {r['seeds'][0]}")
-        print(f"{r['recipe']}: {r['mean_accuracy']:.2f} % ({spread}), median {r['median_train_seconds'] / 60:.1f} min"
+        print(f"{r['recipe']}: {r['mean_accuracy']:.2f} % ({spread})"
               + (f"; {r['vs_reference']['verdict']}" if "vs_reference" in r else ""))
     return res
 

@@ -455,10 +455,10 @@ def recipe_runs(r: dict) -> Rendered:
     runs = [[f"{x['image_size']}²", str(x["epochs"]), str(x["seed"]), pct(x["test_accuracy"]),
              minutes(x["train_seconds"]), code(x["command"])] for x in r["rows"]]
     note = (f"Test accuracy on the split's {n} test images (one image is {100 / n:.2f} points); the "
-            "difference is paired by seed (the same split, and the same seed for the weights and the batch order). A recipe's cost is given "
-            "as the images it trains on (epochs × training images) against the reference's, which is "
-            "exact; what one step costs at another depth is measured in the step profile "
-            "(`bench/profile_epoch.py`). The training times below ran one after another beside other "
+            "difference is paired by seed (the same split, and the same seed for the weights and the "
+            "batch order). A recipe's cost is given as the images it trains on (epochs × training "
+            "images) against the reference's, which is exact; what one step costs at another depth "
+            "is measured in the step profile (`bench/profile_epoch.py`). The training times below ran one after another beside other "
             "work, some paused part-way, so they do not measure the recipes' cost.")
     return [head], [note, "", *table(["recipe", "seeds", "mean test accuracy", "difference to the reference, points",
                                       "images trained on"], summary), "",
